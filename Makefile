@@ -1,0 +1,40 @@
+# ts_archiver developer commands. Every target bootstraps what it needs.
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help bootstrap demo test lint format unit doc bench clean
+
+help:
+	@echo "make demo   - run the Archiver end to end on the embedded default (./demo/)"
+	@echo "make test   - set up everything, lint, and run the whole test suite"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make doc    - build the Sphinx documentation"
+
+bootstrap:
+	@tools/bootstrap.sh
+
+demo: bootstrap
+	$(PY) bin/archiver_demo
+
+lint: bootstrap
+	$(VENV)/bin/ruff check python tests bin benchmarks
+	$(VENV)/bin/ruff format --check python tests benchmarks
+	$(VENV)/bin/mypy python/lsst
+
+format: bootstrap
+	$(VENV)/bin/ruff format python tests benchmarks
+	$(VENV)/bin/ruff check --fix python tests bin benchmarks
+
+test: lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+bench: bootstrap
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+doc: bootstrap
+	$(VENV)/bin/python -m pip install -q sphinx
+	$(VENV)/bin/sphinx-build -q -b html doc doc/_build/html
+
+clean:
+	rm -rf $(VENV) demo doc/_build .mypy_cache .ruff_cache
