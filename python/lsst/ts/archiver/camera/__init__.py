@@ -1,0 +1,112 @@
+"""Camera model: focal planes, detectors, amplifiers, REBs and image names.
+
+Pure data and functions, no I/O. Everything is immutable.
+
+Examples
+--------
+>>> from lsst.ts.archiver.camera import LSSTCAM, ImageName
+>>> LSSTCAM.detector("R22_S11").id
+94
+>>> str(LSSTCAM.detector(94).amplifiers[0].detsec)
+'[512:1,1:2002]'
+>>> ImageName.parse("MC_O_20241123_000123").exposure_id
+2024112300123
+"""
+
+from .amplifier import (
+    E2V_LAYOUT,
+    FITS_SEGMENT_ORDER,
+    ITL_LAYOUT,
+    WAVEFRONT_SEGMENT_ORDER,
+    Amplifier,
+    AmplifierLayout,
+    make_amplifiers,
+)
+from .detector import (
+    Detector,
+    DetectorPurpose,
+)
+from .errors import (
+    CameraModelError,
+    InvalidImageNameError,
+    InvalidLocationError,
+    InvalidSectionError,
+    UnknownCameraError,
+    UnknownDetectorError,
+    UnknownRebError,
+)
+from .image_name import (
+    CAMERA_CODES,
+    CONTROLLERS,
+    DAY_OBS_ROLLOVER_SECONDS,
+    SIMULATED_CONTROLLERS,
+    ImageName,
+    day_obs_bounds,
+    day_obs_for,
+)
+from .instruments import (
+    CAMERAS,
+    LATISS,
+    LSST_COMCAM,
+    LSSTCAM,
+    LSSTCAM_CORNER_RAFTS,
+    LSSTCAM_E2V_RAFTS,
+    LSSTCAM_ITL_RAFTS,
+    LSSTCAM_SCIENCE_RAFTS,
+    get_camera,
+)
+from .location import (
+    BOARD_NAMES,
+    DaqLocation,
+    RebKind,
+)
+from .model import (
+    Camera,
+)
+from .reb import (
+    Reb,
+)
+from .section import (
+    Section,
+)
+
+__all__ = [
+    "Amplifier",
+    "AmplifierLayout",
+    "BOARD_NAMES",
+    "CAMERAS",
+    "CAMERA_CODES",
+    "CONTROLLERS",
+    "Camera",
+    "CameraModelError",
+    "DAY_OBS_ROLLOVER_SECONDS",
+    "DaqLocation",
+    "Detector",
+    "DetectorPurpose",
+    "E2V_LAYOUT",
+    "FITS_SEGMENT_ORDER",
+    "ITL_LAYOUT",
+    "ImageName",
+    "InvalidImageNameError",
+    "InvalidLocationError",
+    "InvalidSectionError",
+    "LATISS",
+    "LSSTCAM",
+    "LSSTCAM_CORNER_RAFTS",
+    "LSSTCAM_E2V_RAFTS",
+    "LSSTCAM_ITL_RAFTS",
+    "LSSTCAM_SCIENCE_RAFTS",
+    "LSST_COMCAM",
+    "Reb",
+    "RebKind",
+    "SIMULATED_CONTROLLERS",
+    "Section",
+    "UnknownCameraError",
+    "UnknownDetectorError",
+    "UnknownRebError",
+    "WAVEFRONT_SEGMENT_ORDER",
+    "day_obs_bounds",
+    "day_obs_for",
+    "get_camera",
+    "make_amplifiers",
+]

@@ -1,0 +1,84 @@
+"""Image names, exposure ids and day_obs (reference §2.3)."""
+
+import datetime
+
+import pytest
+
+from lsst.ts.archiver.camera import ImageName, InvalidImageNameError, day_obs_bounds, day_obs_for
+
+
+def test_parse_and_format_round_trip() -> None:
+    name = ImageName.parse("MC_O_20241123_000123")
+    assert (name.camera_code, name.controller, name.day_obs, name.seq_num) == ("MC", "O", 20241123, 123)
+    assert str(name) == "MC_O_20241123_000123"
+    assert name.obsid == "MC_O_20241123_000123"
+    assert name.day_obs_str == "20241123"
+    assert ImageName("CC", "C", 20241108, 266).obsid == "CC_C_20241108_000266"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MC_O_20241123_123",  # short sequence number
+        "XX_O_20241123_000123",  # unknown camera code
+        "MC_Z_20241123_000123",  # unknown controller
+        "MC_O_20241331_000123",  # bad month
+        "MC_O_20240230_000123",  # bad day
+        "MC_O_20241123_000000",  # sequence number 0
+        "mc_o_20241123_000123",
+        "MC_O_20241123_000123_R22_S11",
+    ],
+)
+def test_parse_rejects_bad_names_with_value(text: str) -> None:
+    with pytest.raises(InvalidImageNameError) as info:
+        ImageName.parse(text)
+    assert isinstance(info.value, ValueError)
+    assert ImageName.is_valid(text) is False
+
+
+def test_error_message_names_offending_part() -> None:
+    with pytest.raises(InvalidImageNameError, match="'Z'"):
+        ImageName.parse("MC_Z_20241123_000123")
+
+
+def test_exposure_id_is_day_obs_times_1e5_plus_seq() -> None:
+    assert ImageName.parse("MC_O_20260315_000051").exposure_id == 2026031500051
+    # C shares the O counter since 2023-10-05: no offset.
+    assert ImageName.parse("CC_C_20241108_000266").exposure_id == 2024110800266
+
+
+def test_exposure_id_offsets_old_controllers_by_1000_years() -> None:
+    assert ImageName.parse("MC_C_20230101_000007").exposure_id == 3023010100007
+    assert ImageName.parse("MC_H_20260101_000007").exposure_id == 4026010100007
+    assert ImageName.parse("MC_S_20250101_000007").exposure_id == 6025010100007
+    assert ImageName.parse("MC_S_20250418_000007").exposure_id == 2025041800007
+
+
+def test_exposure_id_rejects_six_digit_sequence_numbers() -> None:
+    with pytest.raises(InvalidImageNameError, match="123456"):
+        _ = ImageName.parse("MC_O_20241123_123456").exposure_id
+
+
+def test_simulated_controllers() -> None:
+    assert ImageName.parse("MC_S_20241123_000001").is_simulated
+    assert not ImageName.parse("MC_O_20241123_000001").is_simulated
+
+
+def _tai(year: int, month: int, day: int, hour: int, minute: int, second: int) -> float:
+    return datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.UTC).timestamp()
+
+
+def test_day_obs_rolls_over_at_noon() -> None:
+    assert day_obs_for(_tai(2024, 11, 24, 11, 59, 59)) == 20241123
+    assert day_obs_for(_tai(2024, 11, 24, 12, 0, 0)) == 20241124
+    assert day_obs_for(_tai(2024, 11, 24, 3, 0, 0)) == 20241123
+
+
+def test_day_obs_bounds_are_inverse_of_day_obs_for() -> None:
+    begin, end = day_obs_bounds(20241123)
+    assert end - begin == 86400.0
+    assert day_obs_for(begin) == 20241123
+    assert day_obs_for(end - 0.001) == 20241123
+    assert day_obs_for(end) == 20241124
+    with pytest.raises(InvalidImageNameError):
+        day_obs_bounds(20241199)
