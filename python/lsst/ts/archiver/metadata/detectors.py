@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["detector_number"]
 
-from ..camera.instruments import get_camera
+from ..camera import get_camera
 
 
 def detector_number(instrument: str, raft: str, sensor: str) -> int:

@@ -13,7 +13,7 @@ __all__ = ["make_primary_header"]
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..camera.instruments import get_camera
+from ..camera import get_camera
 from .marker import MARKER_KEYWORD
 
 _DEFAULT_FILTER = {"LSSTCam": "r_57", "LSSTComCam": "r_03", "LATISS": "SDSSr_65mm"}

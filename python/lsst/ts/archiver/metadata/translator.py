@@ -44,7 +44,6 @@ __all__ = [
     "ArchiverLsstCamTranslator",
     "ArchiverLsstComCamTranslator",
     "ArchiverTranslator",
-    "compute_exposure_id",
 ]
 
 from collections.abc import Mapping
@@ -60,6 +59,7 @@ from astro_metadata_translator.translators.helpers import (
 from astropy.coordinates import AltAz, EarthLocation, SkyCoord
 from astropy.time import Time, TimeDelta
 
+from ..camera import DAY_OBS_ROLLOVER_SECONDS, SIMULATED_CONTROLLERS, ImageName, get_camera
 from .detectors import detector_number
 from .marker import has_marker
 
@@ -118,23 +118,8 @@ SIDECAR_PROPERTIES: frozenset[str] = (
 )
 """Properties translated into a raw sidecar."""
 
-_DAY_OBS_OFFSET = TimeDelta(12 * 3600, format="sec", scale="tai")
+_DAY_OBS_OFFSET = TimeDelta(DAY_OBS_ROLLOVER_SECONDS, format="sec", scale="tai")
 """The observing day rolls over at 12:00 TAI (obs_lsst)."""
-
-_CONTROLLERS = "OCHPSQ"
-"""Controller codes in obs_lsst's order; the index picks the 1000-year offset."""
-
-_SHARED_COUNTER_SINCE: Mapping[str, int] = {
-    "O": 0,
-    "C": 20231005,
-    "P": 20250418,
-    "S": 20250418,
-    "Q": 20250418,
-}
-"""From this day_obs on, the controller shares the ``O`` sequence counter and
-its exposure ids carry no controller offset."""
-
-_SIMULATED_CONTROLLERS = frozenset("HPQS")
 
 _RUBIN_SITE = EarthLocation.from_geodetic(lon=-70.749417 * u.deg, lat=-30.244639 * u.deg, height=2663.0 * u.m)
 """Default site when the header has no location keywords."""
@@ -143,42 +128,6 @@ _SKY_TYPES = frozenset({"object", "skyexp", "science"})
 
 _DETECTOR_EXPOSURE_MULTIPLIER = 1000
 """``detector_exposure_id = exposure_id * 1000 + detector_num``."""
-
-
-def compute_exposure_id(day_obs: int, seq_num: int, controller: str = "O") -> int:
-    """Compute an exposure id the way obs_lsst does.
-
-    Parameters
-    ----------
-    day_obs : `int`
-        Observing day, ``YYYYMMDD``.
-    seq_num : `int`
-        Daily sequence number (> 0).
-    controller : `str`, optional
-        Controller code from the image name (``O``, ``C``, ``H``, ``P``,
-        ``S``, ``Q``).
-
-    Returns
-    -------
-    exposure_id : `int`
-        ``day_obs * 100000 + seq_num``, with ``day_obs`` moved by 1000 years
-        per controller index for controllers that did not yet share the ``O``
-        counter on that day.
-
-    Raises
-    ------
-    ValueError
-        Raised for an unknown controller code or a sequence number outside
-        1..99999.
-    """
-    if controller not in _CONTROLLERS:
-        raise ValueError(f"Unknown controller code {controller!r}: expected one of {', '.join(_CONTROLLERS)}")
-    if not 0 < seq_num < 100000:
-        raise ValueError(f"Sequence number {seq_num} is outside 1..99999; cannot form an exposure id")
-    shared_since = _SHARED_COUNTER_SINCE.get(controller)
-    if shared_since is None or day_obs < shared_since:
-        day_obs += _CONTROLLERS.index(controller) * 1000 * 10000
-    return day_obs * 100000 + seq_num
 
 
 class ArchiverTranslator(FitsTranslator):
@@ -280,7 +229,11 @@ class ArchiverTranslator(FitsTranslator):
 
     @cache_translation
     def to_exposure_id(self) -> int:
-        return compute_exposure_id(self.to_observing_day(), self.to_observation_counter(), self._controller())
+        camera_code = get_camera(self.to_instrument()).camera_code
+        name = ImageName(
+            camera_code, self._controller(), self.to_observing_day(), self.to_observation_counter()
+        )
+        return name.exposure_id
 
     @cache_translation
     def to_visit_id(self) -> int:
@@ -306,7 +259,7 @@ class ArchiverTranslator(FitsTranslator):
 
     @cache_translation
     def to_has_simulated_content(self) -> bool:
-        if self._controller() in _SIMULATED_CONTROLLERS:
+        if self._controller() in SIMULATED_CONTROLLERS:
             return True
         for keyword, value in self._header.items():
             if "SIMULATE" in str(keyword).upper() and value is True:
