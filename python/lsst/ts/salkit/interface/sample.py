@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = ["BaseSample", "make_sample_class"]
 
-import copy
 import dataclasses
 import functools
 import typing
@@ -35,8 +34,8 @@ class BaseSample:
         }
 
     def copy(self) -> typing.Self:
-        """Return a deep copy (arrays are not shared)."""
-        return copy.deepcopy(self)
+        """Return a copy whose arrays are not shared with this sample."""
+        return type(self)(**self.get_vars())
 
     @classmethod
     def from_vars(cls, data: typing.Mapping[str, typing.Any]) -> typing.Self:

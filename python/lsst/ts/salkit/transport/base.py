@@ -247,6 +247,10 @@ class Transport(abc.ABC):
     #: Name under which the transport is registered (e.g. ``memory``).
     name: typing.ClassVar[str] = ""
 
+    #: Seconds a closing Controller waits, after writing its last samples and
+    #: before closing its domain, so those samples get out (salobj: 1 s).
+    shutdown_delay: typing.ClassVar[float] = 1.0
+
     def __init__(self, topic_subname: str | None = None) -> None:
         self.topic_subname = topic_subname if topic_subname else get_topic_subname()
 
