@@ -9,6 +9,7 @@ __all__ = [
     "add_interface_dir",
     "component_names",
     "get_component_info",
+    "load_generics",
     "interface_dirs",
 ]
 
@@ -71,7 +72,8 @@ def component_names() -> list[str]:
 
 
 @functools.cache
-def _load_generics() -> dict[str, typing.Any]:
+def load_generics() -> dict[str, typing.Any]:
+    """Return the parsed generics file (cached; do not modify)."""
     with open(_PACKAGE_DIR / GENERICS_FILE_NAME) as f:
         return typing.cast(dict[str, typing.Any], yaml.safe_load(f))
 
@@ -104,7 +106,7 @@ def get_component_info(name: str) -> ComponentInfo:
                     raise InterfaceDefinitionError(f"{path}: not valid YAML: {e}") from e
             if not isinstance(raw, dict):
                 raise InterfaceDefinitionError(f"{path}: must contain a mapping")
-            return ComponentInfo.from_definitions(name, raw, _load_generics(), source=str(path))
+            return ComponentInfo.from_definitions(name, raw, load_generics(), source=str(path))
     raise UnknownComponentError(
         f"No such SAL component {name!r}: no {name}.yaml in {[str(d) for d in interface_dirs()]}; "
         f"known components: {component_names()}"

@@ -2,3 +2,4 @@
 
 from .base import *  # noqa: F403
 from .factory import *  # noqa: F403
+from .memory import *  # noqa: F403
