@@ -8,8 +8,8 @@ import typing
 
 import fastavro
 import pytest
-
 from lsst.ts import salkit
+
 from lsst.ts.salkit.interface import ComponentInfo, load_generics
 
 PRIVATE = [

@@ -7,7 +7,6 @@ import collections.abc
 import logging
 
 import pytest
-
 from lsst.ts import salkit
 
 STD_TIMEOUT = 5

@@ -7,7 +7,6 @@ import os
 import time
 
 import pytest
-
 from lsst.ts import salkit
 
 STD_TIMEOUT = 5
