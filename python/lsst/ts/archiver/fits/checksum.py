@@ -1,0 +1,137 @@
+"""FITS CHECKSUM/DATASUM: 32-bit ones' complement sums, computed with numpy.
+
+The FITS checksum convention (FITS 4.0 Appendix J): ``DATASUM`` is the
+32-bit ones' complement sum of the big-endian 32-bit words of the data unit,
+written as an unsigned decimal string; ``CHECKSUM`` is a 16-character ASCII
+encoding of the complement of the sum of the whole HDU computed while the
+``CHECKSUM`` value reads ``'0000000000000000'``, chosen so that the HDU sums
+to negative zero (``0xFFFFFFFF``).
+
+The data words of a big-endian int32 image have the same values as the
+native int32 array read as unsigned, so the sum is taken on the native
+array: no byte swap is needed to checksum.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CHECKSUM_PLACEHOLDER",
+    "add_ones_complement",
+    "bytes_sum",
+    "encode_checksum",
+    "words_sum",
+]
+
+import numpy as np
+import numpy.typing as npt
+
+CHECKSUM_PLACEHOLDER = "0" * 16
+"""The CHECKSUM value while the HDU sum is computed."""
+
+_MASK32 = 0xFFFFFFFF
+# Punctuation between the digits and letters that the encoding avoids.
+_EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
+_OFFSET = 0x30
+
+
+def _fold(total: int) -> int:
+    """Fold carries above bit 31 back in (end-around carry)."""
+    while total > _MASK32:
+        total = (total & _MASK32) + (total >> 32)
+    return total
+
+
+def add_ones_complement(*sums: int) -> int:
+    """Add 32-bit ones' complement sums.
+
+    Parameters
+    ----------
+    *sums : `int`
+        Partial sums, each in ``0 .. 2**32 - 1``.
+
+    Returns
+    -------
+    total : `int`
+        Their ones' complement sum.
+    """
+    return _fold(sum(sums))
+
+
+def words_sum(words: npt.NDArray[np.integer]) -> int:
+    """Ones' complement sum of an array of 32-bit words.
+
+    Parameters
+    ----------
+    words : `numpy.ndarray`
+        A 32-bit integer array (``int32``/``uint32`` in either byte order).
+        Its element *values* are summed as unsigned 32-bit words, which is
+        the sum of the data unit it serializes to in big-endian order.
+
+    Returns
+    -------
+    total : `int`
+        The 32-bit ones' complement sum.
+    """
+    array = np.asarray(words)
+    if array.dtype.itemsize != 4 or array.dtype.kind not in "iu":
+        raise TypeError(f"words_sum needs 32-bit integers, got dtype {array.dtype}")
+    unsigned = array.view(array.dtype.byteorder.replace("|", "=") + "u4")
+    return _fold(int(unsigned.sum(dtype=np.uint64)))
+
+
+def bytes_sum(data: bytes | bytearray | memoryview) -> int:
+    """Ones' complement sum of a byte string read as big-endian 32-bit words.
+
+    Parameters
+    ----------
+    data : `bytes`
+        Bytes whose length is a multiple of 4 (a header or a padded data
+        unit).
+
+    Returns
+    -------
+    total : `int`
+        The 32-bit ones' complement sum.
+    """
+    if len(data) % 4:
+        raise ValueError(f"checksummed bytes must be a multiple of 4 long, got {len(data)}")
+    return _fold(int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64)))
+
+
+def encode_checksum(hdu_sum: int) -> str:
+    """Encode the CHECKSUM value for an HDU.
+
+    Parameters
+    ----------
+    hdu_sum : `int`
+        Ones' complement sum of the whole HDU (header with the CHECKSUM value
+        set to `CHECKSUM_PLACEHOLDER`, plus the data sum).
+
+    Returns
+    -------
+    checksum : `str`
+        16 characters from ``0-9A-Za-z`` which, written over the placeholder,
+        make the HDU sum to negative zero.
+    """
+    value = ~hdu_sum & _MASK32
+    chars = [0] * 16
+    for byte_index in range(4):
+        byte = (value >> (24 - 8 * byte_index)) & 0xFF
+        quotient, remainder = divmod(byte, 4)
+        group = [quotient + _OFFSET] * 4
+        group[0] += remainder
+        # Move weight between pairs of characters until none is punctuation;
+        # each pair keeps its sum so the encoded value does not change.
+        changed = True
+        while changed:
+            changed = False
+            for first in (0, 2):
+                while group[first] in _EXCLUDED or group[first + 1] in _EXCLUDED:
+                    group[first] += 1
+                    group[first + 1] -= 1
+                    changed = True
+        for position in range(4):
+            chars[4 * position + byte_index] = group[position]
+    # The encoding is defined on words starting one byte late: rotate right.
+    rotated = chars[-1:] + chars[:-1]
+    return bytes(rotated).decode("ascii")

@@ -1,0 +1,428 @@
+"""The primary header of a raw file: the Archiver's own keywords merged with
+the Header Service's.
+
+Who wins:
+
+* **Writer-owned** keywords (`WRITER_OWNED_KEYWORDS`: file structure and
+  identity — ``FILENAME``, ``OBSID`` and its parts, ``INSTRUME``,
+  ``RAFTBAY``/``CCDSLOT``, the CCD's identity, the DAQ provenance, the file
+  creation time, the header version and source markers) take the writer's
+  value whenever the writer has one.
+* Everything else (the exposure description: ``IMGTYPE``, ``EXPTIME``,
+  ``DATE-BEG`` ..., pointing, weather ...) takes the Header Service value;
+  the writer's value (from the camera events) is the fallback.
+
+A keyword both sides set to different values is a `MergeConflict`; the
+conflicts are returned and logged. Values from both sides are sanitized
+(`sanitize_cards`) and the changes returned.
+
+When there is no usable header file (missing, late, corrupt: the caller's
+policy decides), the file is written from the writer's metadata alone and
+marked with ``HDRSRC = 'Archiver'`` plus ``HDRNOTE`` saying why.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ExposureMetadata",
+    "HEADER_VERSION",
+    "HeaderSource",
+    "MergeConflict",
+    "PrimaryHeader",
+    "WRITER_OWNED_KEYWORDS",
+    "build_primary_header",
+    "extension_extra_cards",
+    "mjd_from_tai_unix",
+    "tai_unix_to_isot",
+    "writer_primary_cards",
+]
+
+import datetime
+import enum
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..camera import Camera, Detector, ImageName
+from ..metadata import MARKER_COMMENT, MARKER_KEYWORD
+from .card import COMMENTARY_KEYWORDS, Card, CardValue
+from .header_file import HeaderServiceFile
+from .sanitize import HeaderChange, sanitize_cards
+
+_log = logging.getLogger(__name__)
+
+HEADER_VERSION = 1
+"""Version of the primary-header layout written by ts_archiver (``HEADVER``)."""
+
+_UNIX_EPOCH = datetime.datetime(1970, 1, 1)
+_MJD_UNIX_EPOCH = 40587.0
+_TAI_MINUS_UTC = 37.0  # seconds, since 2017-01-01
+
+WRITER_OWNED_KEYWORDS = frozenset(
+    {
+        "FILENAME", "DATE", "MJD", "TIMESYS", "HEADVER", MARKER_KEYWORD, "HDRSRC", "HDRNOTE",
+        "OBSID", "CAMCODE", "CONTRLLR", "DAYOBS", "SEQNUM", "INSTRUME", "TELESCOP",
+        "RAFTBAY", "CCDSLOT", "DETSIZE", "CCD_MANU", "CCD_TYPE", "LSST_NUM",
+        "DAQPART", "DAQFOLD", "OBSANNOT", "IMAGETAG", "DATE-TRG", "MJD-TRG",
+        "PLATFORM", "DAQVERS", "FIRMWARE", "CONTNUM",
+    }
+)  # fmt: skip
+"""Keywords for which the writer's value wins over the Header Service's."""
+
+
+class HeaderSource(enum.Enum):
+    """Where the primary header's exposure description came from (``HDRSRC``)."""
+
+    HEADER_SERVICE = "HeaderService"
+    ARCHIVER = "Archiver"
+
+
+def tai_unix_to_isot(tai_unix: float) -> str:
+    """ISO-8601 TAI calendar time (milliseconds) from TAI unix seconds.
+
+    SAL times are TAI seconds counted from 1970-01-01T00:00:00 (TAI), so the
+    calendar time is the epoch plus the seconds, without leap seconds.
+    """
+    moment = _UNIX_EPOCH + datetime.timedelta(seconds=tai_unix)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def mjd_from_tai_unix(tai_unix: float) -> float:
+    """TAI Modified Julian Date from TAI unix seconds."""
+    return _MJD_UNIX_EPOCH + tai_unix / 86400.0
+
+
+@dataclass(frozen=True)
+class ExposureMetadata:
+    """What the Archiver itself knows about one image (camera events, DAQ).
+
+    Times are TAI unix seconds (SAL convention). Any field may be None when
+    unknown; unknown values are simply not written (the Header Service may
+    still provide them).
+
+    Parameters
+    ----------
+    obsid : `str`
+        Image name, e.g. ``MC_O_20260315_000051``.
+    imgtype : `str`, optional
+        ``BIAS``, ``DARK``, ``FLAT``, ``OBJECT`` ... (``IMGTYPE``).
+    exptime, darktime, shuttime : `float`, optional
+        Requested exposure, dark and measured shutter-open times (s).
+    date_beg, date_end : `float`, optional
+        Start and end of the exposure (``DATE-BEG``/``DATE-END``).
+    date_trg : `float`, optional
+        DAQ trigger time (``DATE-TRG``).
+    groupid : `str`, optional
+        Group id (``GROUPID``).
+    curindex, maxindex : `int`, optional
+        Position in the sequence (1-based) and its length.
+    daq_folder, daq_annotation, image_tag : `str`, optional
+        DAQ image metadata (``DAQFOLD``, ``OBSANNOT``, ``IMAGETAG``).
+    daq_version, firmware, reb_serial : `str`, optional
+        DAQ source provenance (``DAQVERS``, ``FIRMWARE``, ``CONTNUM``).
+    extra : `~collections.abc.Mapping` [`str`, value], optional
+        Further keywords (e.g. ``FILTER``, ``REASON``, ``PROGRAM`` from the
+        camera's ``additionalKeys``); treated like Header Service-owned ones.
+    """
+
+    obsid: str
+    imgtype: str | None = None
+    exptime: float | None = None
+    darktime: float | None = None
+    shuttime: float | None = None
+    date_beg: float | None = None
+    date_end: float | None = None
+    date_trg: float | None = None
+    groupid: str | None = None
+    curindex: int | None = None
+    maxindex: int | None = None
+    daq_folder: str | None = None
+    daq_annotation: str | None = None
+    image_tag: str | None = None
+    daq_version: str | None = None
+    firmware: str | None = None
+    reb_serial: str | None = None
+    extra: Mapping[str, CardValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MergeConflict:
+    """A keyword both the writer and the Header Service set, differently.
+
+    Parameters
+    ----------
+    keyword : `str`
+        The keyword.
+    writer_value, header_service_value : value
+        The two values.
+    winner : `str`
+        ``"writer"`` or ``"header service"``.
+    """
+
+    keyword: str
+    writer_value: CardValue
+    header_service_value: CardValue
+    winner: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.keyword}: writer {self.writer_value!r} vs Header Service "
+            f"{self.header_service_value!r}, {self.winner} wins"
+        )
+
+
+@dataclass(frozen=True)
+class PrimaryHeader:
+    """The merged primary header of one raw file.
+
+    Parameters
+    ----------
+    cards : `tuple` [`Card`, ...]
+        Cards to write after the structural ones, in order.
+    source : `HeaderSource`
+        Whether a Header Service header was merged.
+    conflicts : `tuple` [`MergeConflict`, ...]
+        Keywords set differently by the two sides.
+    changes : `tuple` [`HeaderChange`, ...]
+        What sanitation changed.
+    """
+
+    cards: tuple[Card, ...]
+    source: HeaderSource
+    conflicts: tuple[MergeConflict, ...] = ()
+    changes: tuple[HeaderChange, ...] = ()
+
+    def as_dict(self) -> dict[str, CardValue]:
+        """Keyword → value (commentary cards left out), e.g. for the sidecar."""
+        return {c.keyword: c.value for c in self.cards if c.keyword not in COMMENTARY_KEYWORDS}
+
+
+def _optional(cards: list[Card], keyword: str, value: CardValue, comment: str) -> None:
+    if value is not None:
+        cards.append(Card(keyword, value, comment))
+
+
+def writer_primary_cards(
+    camera: Camera,
+    detector: Detector,
+    metadata: ExposureMetadata,
+    *,
+    archiver_version: str,
+    written_at: float | None = None,
+) -> list[Card]:
+    """The primary keywords the Archiver writes from its own knowledge.
+
+    Parameters
+    ----------
+    camera : `~lsst.ts.archiver.camera.Camera`
+        The instrument.
+    detector : `~lsst.ts.archiver.camera.Detector`
+        The detector of this file.
+    metadata : `ExposureMetadata`
+        What the camera events and the DAQ said about the image.
+    archiver_version : `str`
+        ts_archiver version (``ARCHVER``, the marker our translators need).
+    written_at : `float`, optional
+        File creation time, TAI unix seconds; default now.
+
+    Returns
+    -------
+    cards : `list` [`Card`]
+        Unsanitized cards in the order written.
+
+    Raises
+    ------
+    lsst.ts.archiver.camera.InvalidImageNameError
+        If ``metadata.obsid`` is not a valid image name.
+    """
+    name = ImageName.parse(metadata.obsid)
+    now = time.time() + _TAI_MINUS_UTC if written_at is None else written_at
+    m = metadata
+    cards = [
+        Card("FILENAME", name.file_name(detector.raft, detector.sensor), "Original file name"),
+        Card("DATE", tai_unix_to_isot(now), "Creation date of this file"),
+        Card("MJD", mjd_from_tai_unix(now), "Modified Julian Date of file creation"),
+        Card("TIMESYS", "TAI", "Time system of all dates"),
+        Card("HEADVER", HEADER_VERSION, "Version of the ts_archiver header layout"),
+        Card(MARKER_KEYWORD, archiver_version, MARKER_COMMENT),
+        Card("OBSID", name.obsid, "Image name"),
+        Card("CAMCODE", name.camera_code, "Camera code"),
+        Card("CONTRLLR", name.controller, "Image controller"),
+        Card("DAYOBS", name.day_obs_str, "Observing day"),
+        Card("SEQNUM", name.seq_num, "Sequence number of the day"),
+        Card("INSTRUME", camera.instrume, "Instrument"),
+        Card("TELESCOP", camera.telescope, "Telescope"),
+    ]
+    _optional(cards, "IMGTYPE", m.imgtype, "Image type")
+    _optional(cards, "GROUPID", m.groupid, "Group of the image")
+    _optional(cards, "CURINDEX", m.curindex, "Index of the image in its sequence")
+    _optional(cards, "MAXINDEX", m.maxindex, "Number of images in the sequence")
+    _optional(cards, "EXPTIME", m.exptime, "Requested exposure time (s)")
+    _optional(cards, "DARKTIME", m.darktime, "Dark time (s)")
+    _optional(cards, "SHUTTIME", m.shuttime, "Measured shutter open time (s)")
+    if m.date_beg is not None and math.isfinite(m.date_beg):
+        cards.append(Card("DATE-OBS", tai_unix_to_isot(m.date_beg), "Start of the exposure"))
+        cards.append(Card("DATE-BEG", tai_unix_to_isot(m.date_beg), "Start of the exposure"))
+        cards.append(Card("MJD-OBS", mjd_from_tai_unix(m.date_beg), "Start of the exposure (MJD)"))
+        cards.append(Card("MJD-BEG", mjd_from_tai_unix(m.date_beg), "Start of the exposure (MJD)"))
+    if m.date_end is not None and math.isfinite(m.date_end):
+        cards.append(Card("DATE-END", tai_unix_to_isot(m.date_end), "End of the exposure"))
+        cards.append(Card("MJD-END", mjd_from_tai_unix(m.date_end), "End of the exposure (MJD)"))
+    cards += [
+        Card("RAFTBAY", detector.raft, "Raft bay"),
+        Card("CCDSLOT", detector.sensor, "CCD slot in the raft"),
+        Card("CCD_MANU", detector.physical_type, "CCD manufacturer"),
+        Card("CCD_TYPE", detector.ccd_type, "CCD model"),
+        Card("DETSIZE", str(detector.layout.detsize), "Size of the CCD"),
+    ]
+    _optional(cards, "LSST_NUM", detector.lsst_num, "LSST serial number of the CCD")
+    cards += [
+        Card("DAQPART", camera.partition, "DAQ partition"),
+        Card("PLATFORM", camera.platform, "DAQ platform"),
+    ]
+    _optional(cards, "DAQFOLD", m.daq_folder, "DAQ folder of the image")
+    _optional(cards, "OBSANNOT", m.daq_annotation, "DAQ image annotation")
+    _optional(cards, "IMAGETAG", m.image_tag, "DAQ image id")
+    if m.date_trg is not None and math.isfinite(m.date_trg):
+        cards.append(Card("DATE-TRG", tai_unix_to_isot(m.date_trg), "DAQ readout trigger time"))
+        cards.append(Card("MJD-TRG", mjd_from_tai_unix(m.date_trg), "DAQ readout trigger time (MJD)"))
+    _optional(cards, "DAQVERS", m.daq_version, "DAQ software version")
+    _optional(cards, "FIRMWARE", m.firmware, "REB firmware version")
+    _optional(cards, "CONTNUM", m.reb_serial, "REB serial number")
+    cards += [Card(k, v, "") for k, v in m.extra.items()]
+    return cards
+
+
+def _same(a: CardValue, b: CardValue) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
+            return a == b
+        if a is None or b is None:
+            return a is b
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12)
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip() == b.strip()
+    return a == b
+
+
+def build_primary_header(
+    camera: Camera,
+    detector: Detector,
+    metadata: ExposureMetadata,
+    header: HeaderServiceFile | None,
+    *,
+    archiver_version: str,
+    header_problem: str | None = None,
+    written_at: float | None = None,
+) -> PrimaryHeader:
+    """Merge the writer's and the Header Service's primary keywords.
+
+    Parameters
+    ----------
+    camera : `~lsst.ts.archiver.camera.Camera`
+        The instrument.
+    detector : `~lsst.ts.archiver.camera.Detector`
+        The detector of this file.
+    metadata : `ExposureMetadata`
+        The Archiver's own metadata.
+    header : `HeaderServiceFile` or `None`
+        The Header Service file, or None to write from the writer's
+        metadata alone.
+    archiver_version : `str`
+        ts_archiver version (``ARCHVER``).
+    header_problem : `str`, optional
+        Why there is no header (``"missing"``, ``"late"``, ``"corrupt: ..."``);
+        written as ``HDRNOTE`` when ``header`` is None.
+    written_at : `float`, optional
+        File creation time (TAI unix seconds); default now.
+
+    Returns
+    -------
+    primary : `PrimaryHeader`
+        Cards, source, conflicts and sanitation changes.
+    """
+    writer = sanitize_cards(
+        writer_primary_cards(
+            camera, detector, metadata, archiver_version=archiver_version, written_at=written_at
+        )
+    )
+    changes = list(writer.changes)
+    merged: dict[str, Card] = {c.keyword: c for c in writer.cards if c.keyword not in COMMENTARY_KEYWORDS}
+    order = [c.keyword for c in writer.cards if c.keyword not in COMMENTARY_KEYWORDS]
+    commentary: list[Card] = []
+    conflicts: list[MergeConflict] = []
+    if header is not None:
+        source = HeaderSource.HEADER_SERVICE
+        theirs = sanitize_cards(header.primary_cards_for(detector.name))
+        changes += theirs.changes
+        for card in theirs.cards:
+            if card.keyword in COMMENTARY_KEYWORDS:
+                commentary.append(card)
+                continue
+            mine = merged.get(card.keyword)
+            if mine is None:
+                merged[card.keyword] = card
+                order.append(card.keyword)
+                continue
+            writer_wins = card.keyword in WRITER_OWNED_KEYWORDS
+            if not _same(mine.value, card.value):
+                conflicts.append(
+                    MergeConflict(
+                        card.keyword, mine.value, card.value, "writer" if writer_wins else "header service"
+                    )
+                )
+            if not writer_wins:
+                merged[card.keyword] = Card(card.keyword, card.value, card.comment or mine.comment)
+        merged["HDRSRC"] = Card("HDRSRC", source.value, "Source of the exposure metadata")
+        order.append("HDRSRC")
+    else:
+        source = HeaderSource.ARCHIVER
+        merged["HDRSRC"] = Card("HDRSRC", source.value, "No Header Service header: Archiver metadata only")
+        note = sanitize_cards([("HDRNOTE", header_problem or "no header file", "Why the header is missing")])
+        merged["HDRNOTE"] = note.cards[0]
+        order += ["HDRSRC", "HDRNOTE"]
+    if conflicts:
+        _log.warning(
+            "%s %s: %d primary keyword(s) differ between the Archiver and the Header Service: %s",
+            metadata.obsid,
+            detector.name,
+            len(conflicts),
+            "; ".join(str(c) for c in conflicts),
+        )
+    cards = tuple(merged[k] for k in order) + tuple(commentary)
+    return PrimaryHeader(cards, source, tuple(conflicts), tuple(changes))
+
+
+def extension_extra_cards(
+    header: HeaderServiceFile | None, detector: Detector, reserved: frozenset[str]
+) -> tuple[dict[str, tuple[Card, ...]], list[HeaderChange]]:
+    """Sanitized Header Service keywords per segment of one detector.
+
+    Parameters
+    ----------
+    header : `HeaderServiceFile` or `None`
+        The header file.
+    detector : `~lsst.ts.archiver.camera.Detector`
+        The detector.
+    reserved : `frozenset` [`str`]
+        Keywords the writer sets in every extension (geometry, WCS); the
+        Header Service may not override them and they are dropped.
+
+    Returns
+    -------
+    cards : `dict` [`str`, `tuple` [`Card`, ...]]
+        Cards per segment name (``"10"``).
+    changes : `list` [`HeaderChange`]
+        Sanitation changes.
+    """
+    if header is None:
+        return {}, []
+    result: dict[str, tuple[Card, ...]] = {}
+    changes: list[HeaderChange] = []
+    for segment, cards in header.segment_cards_for(detector.name).items():
+        clean = sanitize_cards(cards, drop=reserved)
+        result[segment] = clean.cards
+        changes += clean.changes
+    return result, changes

@@ -1,0 +1,318 @@
+"""The raw FITS writer: one file per CCD, as the camera writes it.
+
+File layout (reference camera-daq-fits §3.1): an empty primary HDU, one
+int32 576×2048 image extension per amplifier in the order Segment10..17,
+Segment07..00 (8 for a wavefront half), then ``REB_COND`` when REB telemetry
+is given. Every HDU carries ``CHECKSUM``/``DATASUM``. Uncompressed files are
+serialized by this package (pre-rendered headers, one ``writev`` per file);
+compressed files use cfitsio's RICE_1 with one tile per row.
+
+Writes are atomic: a temporary file in the target directory renamed over
+the final name. The JSON sidecar of translated metadata is written next to
+the file afterwards (`lsst.ts.archiver.metadata.make_sidecar`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["RawFitsWriter", "WrittenFile", "raw_file_name"]
+
+import hashlib
+import logging
+import os
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import __version__
+from ..camera import Camera, Detector, ImageName
+from ..metadata import make_sidecar, sidecar_path_for, write_sidecar
+from .atomic import AtomicFile
+from .card import Card, CardValue
+from .errors import PixelDataError
+from .extension import EXTENSION_KEYWORDS, extension_templates, reb_cond_template
+from .hdu import HeaderTemplate, SealedHdu, primary_cards, seal_empty, seal_image
+from .header_file import HeaderServiceFile
+from .primary import ExposureMetadata, PrimaryHeader, build_primary_header, extension_extra_cards
+from .rice import append_rice_extensions
+from .sanitize import HeaderChange, sanitize_cards
+
+_log = logging.getLogger(__name__)
+
+_DIGESTS = ("crc32", "md5", "sha256")
+
+
+def raw_file_name(obsid: str, detector: Detector) -> str:
+    """``{OBSID}_{RAFTBAY}_{CCDSLOT}.fits`` (also for compressed files)."""
+    return ImageName.parse(obsid).file_name(detector.raft, detector.sensor)
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """What `RawFitsWriter.write` produced.
+
+    Parameters
+    ----------
+    path : `pathlib.Path`
+        The raw FITS file.
+    size : `int`
+        Its size in bytes.
+    compressed : `bool`
+        Whether the amplifier extensions are RICE_1 compressed.
+    primary : `PrimaryHeader`
+        The primary header written (cards, source, conflicts, changes).
+    changes : `tuple` [`HeaderChange`, ...]
+        Every sanitation change (primary and extensions).
+    datasums : `tuple` [`int`, ...]
+        ``DATASUM`` of each uncompressed amplifier image, in HDU order
+        (the ones' complement sum of its pixels).
+    sidecar_path : `pathlib.Path` or `None`
+        The JSON sidecar, if written.
+    checksum : `str` or `None`
+        ``"<algorithm>:<hex>"`` digest of the file, if asked for.
+    """
+
+    path: Path
+    size: int
+    compressed: bool
+    primary: PrimaryHeader
+    changes: tuple[HeaderChange, ...]
+    datasums: tuple[int, ...]
+    sidecar_path: Path | None
+    checksum: str | None
+
+
+def _check_pixels(
+    detector: Detector, pixels: npt.NDArray[np.int32] | Sequence[npt.NDArray[np.int32]]
+) -> list[npt.NDArray[np.int32]]:
+    images = list(pixels)
+    expected = detector.n_amplifiers
+    if len(images) != expected:
+        raise PixelDataError(
+            f"{detector.name} has {expected} amplifiers but {len(images)} pixel arrays were given; "
+            "pass them in FITS order (Segment10..17, 07..00)"
+        )
+    shape = detector.amplifiers[0].shape
+    for index, image in enumerate(images):
+        if not isinstance(image, np.ndarray) or image.shape != shape:
+            got = getattr(image, "shape", type(image).__name__)
+            raise PixelDataError(f"{detector.name} amplifier {index + 1}: shape {got}, expected {shape}")
+        if image.dtype.kind != "i" or image.dtype.itemsize != 4:
+            raise PixelDataError(
+                f"{detector.name} amplifier {index + 1}: dtype {image.dtype}, expected int32"
+            )
+        if not image.flags.c_contiguous:
+            images[index] = np.ascontiguousarray(image)
+    return images
+
+
+class RawFitsWriter:
+    """Writes raw FITS files (plus sidecars) for one CCD at a time.
+
+    Parameters
+    ----------
+    compress : `bool`, optional
+        RICE_1-compress the amplifier extensions (one tile per row).
+    fsync : `bool`, optional
+        Flush each file (and its directory entry) to disk before returning.
+    sidecar : `bool`, optional
+        Write the JSON sidecar of translated metadata next to each file.
+    digest : `str` or `None`, optional
+        Also compute a digest of the file bytes for the sidecar:
+        ``"crc32"``, ``"md5"``, ``"sha256"`` or None (fastest).
+    archiver_version : `str`, optional
+        Version written as ``ARCHVER``; default the installed ts_archiver.
+
+    Notes
+    -----
+    An instance keeps a scratch buffer for the big-endian pixels, so it is
+    not safe to share between threads; use one per worker.
+    """
+
+    def __init__(
+        self,
+        *,
+        compress: bool = False,
+        fsync: bool = False,
+        sidecar: bool = True,
+        digest: str | None = None,
+        archiver_version: str | None = None,
+    ) -> None:
+        if digest is not None and digest not in _DIGESTS:
+            raise ValueError(f"digest {digest!r} is not one of {_DIGESTS} or None")
+        self.compress = compress
+        self.fsync = fsync
+        self.sidecar = sidecar
+        self.digest = digest
+        self.archiver_version = archiver_version or __version__
+        self._scratch: npt.NDArray[np.int32] | None = None
+
+    def _big_endian_buffer(self, count: int, shape: tuple[int, int]) -> npt.NDArray[np.int32]:
+        full = (count, *shape)
+        if self._scratch is None or self._scratch.shape[0] < count or self._scratch.shape[1:] != shape:
+            self._scratch = np.empty(full, dtype=">i4")
+        return self._scratch[:count]
+
+    def write(
+        self,
+        directory: str | os.PathLike[str],
+        camera: Camera,
+        detector: Detector,
+        pixels: npt.NDArray[np.int32] | Sequence[npt.NDArray[np.int32]],
+        metadata: ExposureMetadata,
+        header: HeaderServiceFile | None = None,
+        *,
+        header_problem: str | None = None,
+        reb_conditions: Mapping[str, CardValue] | Sequence[Card] | None = None,
+        written_at: float | None = None,
+    ) -> WrittenFile:
+        """Write the raw file of one detector of one image.
+
+        Parameters
+        ----------
+        directory : `str` or `os.PathLike`
+            Existing directory for the file (and its sidecar).
+        camera : `~lsst.ts.archiver.camera.Camera`
+            The instrument.
+        detector : `~lsst.ts.archiver.camera.Detector`
+            The detector.
+        pixels : `numpy.ndarray` or sequence of them
+            int32 amplifier images in FITS order, shape
+            ``(n_amplifiers, 2048, 576)`` or a list of ``(2048, 576)``.
+        metadata : `ExposureMetadata`
+            The Archiver's own metadata of the image.
+        header : `HeaderServiceFile` or `None`, optional
+            The Header Service header; None writes the writer's metadata
+            only, marked ``HDRSRC = 'Archiver'``.
+        header_problem : `str`, optional
+            Why ``header`` is None (``HDRNOTE``), e.g. ``"late"``.
+        reb_conditions : mapping or cards, optional
+            REB telemetry keywords for the ``REB_COND`` extension; no
+            extension when None.
+        written_at : `float`, optional
+            File creation time (TAI unix seconds) for ``DATE``/``MJD``.
+
+        Returns
+        -------
+        written : `WrittenFile`
+            Path, size, header record and sidecar path.
+
+        Raises
+        ------
+        PixelDataError
+            If the pixel arrays do not match the detector.
+        DiskFullError, WritePermissionError, FitsWriteError
+            If the file cannot be written; no partial file is left.
+        lsst.ts.archiver.metadata.SidecarError
+            If the sidecar cannot be made from the header (the FITS file
+            is kept).
+        """
+        images = _check_pixels(detector, pixels)
+        primary = build_primary_header(
+            camera,
+            detector,
+            metadata,
+            header,
+            archiver_version=self.archiver_version,
+            header_problem=header_problem,
+            written_at=written_at,
+        )
+        segment_extras, extension_changes = extension_extra_cards(header, detector, EXTENSION_KEYWORDS)
+        changes = list(primary.changes) + extension_changes
+        reb_cards: tuple[Card, ...] | None = None
+        if reb_conditions is not None:
+            items = reb_conditions.items() if isinstance(reb_conditions, Mapping) else reb_conditions
+            clean = sanitize_cards(list(items))
+            reb_cards = clean.cards
+            changes += clean.changes
+        if changes:
+            _log.info(
+                "%s %s: header sanitation changed %d value(s): %s",
+                metadata.obsid,
+                detector.name,
+                len(changes),
+                "; ".join(str(c) for c in changes),
+            )
+        path = Path(directory) / raw_file_name(metadata.obsid, detector)
+        primary_hdu = seal_empty(HeaderTemplate.from_cards(primary_cards() + list(primary.cards)))
+        reb_hdu = seal_empty(reb_cond_template(), reb_cards) if reb_cards is not None else None
+        templates = extension_templates(detector)
+        extras = [segment_extras.get(amp.segment, ()) for amp in detector.amplifiers]
+        if self.compress:
+            datasums = self._write_compressed(path, detector, images, templates, extras, primary_hdu, reb_hdu)
+        else:
+            datasums = self._write_plain(path, images, templates, extras, primary_hdu, reb_hdu)
+        size = path.stat().st_size
+        checksum = self._digest(path) if self.digest else None
+        sidecar_path = None
+        if self.sidecar:
+            sidecar = make_sidecar(primary.as_dict(), filename=path.name, size=size, checksum=checksum)
+            sidecar_path = write_sidecar(sidecar_path_for(path), sidecar, fsync=self.fsync)
+        return WrittenFile(
+            path, size, self.compress, primary, tuple(changes), datasums, sidecar_path, checksum
+        )
+
+    def _write_plain(
+        self,
+        path: Path,
+        images: list[npt.NDArray[np.int32]],
+        templates: tuple[HeaderTemplate, ...],
+        extras: list[tuple[Card, ...]],
+        primary_hdu: SealedHdu,
+        reb_hdu: SealedHdu | None,
+    ) -> tuple[int, ...]:
+        buffer = self._big_endian_buffer(len(images), images[0].shape)
+        hdus = [primary_hdu]
+        hdus += [
+            seal_image(t, img, buffer[i], extra)
+            for i, (t, img, extra) in enumerate(zip(templates, images, extras, strict=True))
+        ]
+        if reb_hdu is not None:
+            hdus.append(reb_hdu)
+        with AtomicFile(path, fsync=self.fsync) as out:
+            out.write([chunk for hdu in hdus for chunk in hdu.buffers()])
+        return tuple(hdu.datasum for hdu in hdus[1 : 1 + len(images)])
+
+    def _write_compressed(
+        self,
+        path: Path,
+        detector: Detector,
+        images: list[npt.NDArray[np.int32]],
+        templates: tuple[HeaderTemplate, ...],
+        extras: list[tuple[Card, ...]],
+        primary_hdu: SealedHdu,
+        reb_hdu: SealedHdu | None,
+    ) -> tuple[int, ...]:
+        from .checksum import words_sum
+
+        headers = [t.cards + tuple(extra) for t, extra in zip(templates, extras, strict=True)]
+        extnames = [amp.extname for amp in detector.amplifiers]
+        with AtomicFile(path, fsync=self.fsync) as out:
+            out.write(primary_hdu.buffers())
+            out.close_descriptor()
+            try:
+                append_rice_extensions(out.temp_path, images, headers, extnames)
+            except OSError as e:
+                from .atomic import translate_os_error
+
+                raise translate_os_error(e, path, "compress into") from e
+            if reb_hdu is not None:
+                out.reopen_for_append()
+                out.write(reb_hdu.buffers())
+        return tuple(words_sum(img) for img in images)
+
+    def _digest(self, path: Path) -> str:
+        assert self.digest is not None
+        with open(path, "rb") as stream:
+            if self.digest == "crc32":
+                value = 0
+                while chunk := stream.read(1 << 22):
+                    value = zlib.crc32(chunk, value)
+                return f"crc32:{value:08x}"
+            hasher = hashlib.new(self.digest)
+            while chunk := stream.read(1 << 22):
+                hasher.update(chunk)
+            return f"{self.digest}:{hasher.hexdigest()}"
