@@ -15,7 +15,8 @@ class DemoController(salkit.Controller):
     * setArrays: records the call; raises the exception in ``arrays_raise``
       if set; waits ``arrays_delay`` seconds.
     * fault: raises ExpectedError.
-    * wait: sends INPROGRESS (if ``ack`` is 301) with timeout ``duration``,
+    * wait: sends INPROGRESS (if ``ack`` is 301) with timeout ``duration``
+      (or ``in_progress_timeout`` if set),
       sleeps ``duration``, and records start/end times.
     * the state commands do nothing, except ``standby`` which raises
       RuntimeError and ``start`` which returns a custom ack.
@@ -27,6 +28,7 @@ class DemoController(salkit.Controller):
         self.arrays_delay = 0.0
         self.arrays_calls: list[salkit.BaseSample] = []
         self.wait_intervals: list[tuple[float, float]] = []
+        self.in_progress_timeout: float | None = None
 
     async def do_setScalars(self, data: typing.Any) -> None:
         values = {name: getattr(data, name) for name in ("boolean0", "int0", "double0", "string0")}
@@ -47,7 +49,8 @@ class DemoController(salkit.Controller):
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         if data.ack == salkit.SalRetCode.CMD_INPROGRESS:
-            await self.cmd_wait.ack_in_progress(data, timeout=data.duration)  # type: ignore[attr-defined]
+            timeout = data.duration if self.in_progress_timeout is None else self.in_progress_timeout
+            await self.cmd_wait.ack_in_progress(data, timeout=timeout)  # type: ignore[attr-defined]
         await asyncio.sleep(data.duration)
         self.wait_intervals.append((t0, loop.time()))
 

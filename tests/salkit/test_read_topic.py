@@ -38,7 +38,7 @@ async def test_late_joiner_gets_last_event_value_only(
     data = await remote.evt_scalars.next(flush=False, timeout=STD_TIMEOUT)
     assert data.int0 == 3
     assert remote.tel_scalars.get() is None, "telemetry has no history"
-    assert remote.evt_logLevel.get().level == logging.INFO
+    assert remote.evt_logLevel.get().level == controller.log.getEffectiveLevel()
 
 
 async def test_evt_max_history_zero_gives_no_history(

@@ -25,7 +25,8 @@ class Controller:
     (`ControllerTelemetry`) are added for every topic.
 
     Starting (`start_task`, created at construction): wait for the other
-    SalInfos of the domain to start, start the SalInfo, write ``logLevel``
+    SalInfos of the domain that are starting (e.g. Remotes made with
+    ``start=True`` on ``self.domain``, even after this constructor), start the SalInfo, write ``logLevel``
     and buffered log messages, then `start_phase2` (a hook, for subclasses).
 
     Parameters
@@ -42,6 +43,8 @@ class Controller:
     allow_missing_callbacks : `bool`
         With ``do_callbacks``, tolerate commands without ``do_<name>``
         (they are not read, so their senders time out).
+    discard_out_of_order_events, discard_out_of_order_telemetry : `bool`
+        See `SalInfo` (only commands are read, so these rarely matter).
     extra_commands : `set` [`str`]
         With ``do_callbacks``, ``do_<name>`` methods allowed although no
         such command exists (e.g. for commands of another interface version).
@@ -76,11 +79,20 @@ class Controller:
         write_only: bool = False,
         allow_missing_callbacks: bool = False,
         extra_commands: typing.Iterable[str] = (),
+        discard_out_of_order_events: bool = True,
+        discard_out_of_order_telemetry: bool = True,
     ) -> None:
         self.isopen = True
         self.domain = Domain()
         try:
-            self.salinfo = SalInfo(self.domain, name, index, write_only=write_only)
+            self.salinfo = SalInfo(
+                self.domain,
+                name,
+                index,
+                write_only=write_only,
+                discard_out_of_order_events=discard_out_of_order_events,
+                discard_out_of_order_telemetry=discard_out_of_order_telemetry,
+            )
             identity = self.salinfo.name_index
             self.salinfo.identity = identity
             self.domain.default_identity = identity
@@ -141,7 +153,11 @@ class Controller:
         Subclasses that override this must call ``await super().start()``.
         """
         await asyncio.gather(
-            *[s.start_task for s in self.domain.salinfo_set if s is not self.salinfo and s.start_called]
+            *[
+                s.start_task
+                for s in self.domain.salinfo_set
+                if s is not self.salinfo and (s.start_called or s.start_pending)
+            ]
         )
         await self.salinfo.start()
         for cmd_name, func in self._callbacks.items():

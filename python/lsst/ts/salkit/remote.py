@@ -123,6 +123,7 @@ class Remote:
             raise
         self.start_task = self.salinfo.start_task
         if start:
+            self.salinfo.start_pending = True
             self._start_task = self.salinfo.start_task.get_loop().create_task(self.start())
 
     async def start(self) -> None:

@@ -125,6 +125,9 @@ class SalInfo:
         self.log = logging.getLogger(self.name_index)
         self.isopen = True
         self.start_called = False
+        #: True if `start` has been scheduled (e.g. by ``Remote(start=True)``);
+        #: ``Controller.start`` waits for such SalInfos of its domain.
+        self.start_pending = False
         loop = asyncio.get_running_loop()
         self.start_task: asyncio.Future[None] = loop.create_future()
         self.done_task: asyncio.Future[None] = loop.create_future()
