@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
-import logging
 
 import pytest
 from lsst.ts import salkit
