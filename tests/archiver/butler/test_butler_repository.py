@@ -1,0 +1,101 @@
+"""Creating and opening repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from lsst.daf.butler import Butler, DatasetType
+
+from lsst.ts.archiver.butler import (
+    RAW_STORAGE_CLASS,
+    RepositoryError,
+    create_repository,
+    ensure_raw_dataset_type,
+    open_or_create_repository,
+    open_repository,
+)
+
+
+def test_new_repository_has_raw_type_runs_and_instruments(make_repo: Callable[..., Butler]) -> None:
+    butler = make_repo("LSSTCam", "LATISS")
+    raw = butler.get_dataset_type("raw")
+    assert raw.storageClass_name == RAW_STORAGE_CLASS
+    assert set(raw.dimensions.required) == {"instrument", "detector", "exposure"}
+    assert {"LSSTCam/raw/all", "LATISS/raw/all"} <= set(butler.collections.query("*"))
+    assert {r.name for r in butler.registry.queryDimensionRecords("instrument")} == {"LSSTCam", "LATISS"}
+
+
+def test_repository_config_names_the_storage_class_and_formatter(tmp_path: Path) -> None:
+    create_repository(tmp_path / "repo").close()
+    config = yaml.safe_load((tmp_path / "repo" / "butler.yaml").read_text())
+    assert config["storageClasses"][RAW_STORAGE_CLASS]["pytype"] == "astropy.io.fits.HDUList"
+    assert (
+        config["datastore"]["formatters"][RAW_STORAGE_CLASS]
+        == "lsst.ts.archiver.butler.formatter.RawFitsFormatter"
+    )
+
+
+def test_creating_over_an_existing_repository_is_refused(tmp_path: Path) -> None:
+    create_repository(tmp_path / "repo").close()
+    with pytest.raises(RepositoryError, match="already exists"):
+        create_repository(tmp_path / "repo")
+
+
+def test_open_or_create_opens_what_exists_and_registers_instruments(tmp_path: Path) -> None:
+    create_repository(tmp_path / "repo", instruments=["LATISS"]).close()
+    with open_or_create_repository(tmp_path / "repo", instruments=["LSSTComCam"]) as butler:
+        assert {r.name for r in butler.registry.queryDimensionRecords("instrument")} == {
+            "LATISS",
+            "LSSTComCam",
+        }
+    with open_or_create_repository(tmp_path / "new", instruments=["LATISS"]) as butler:
+        assert butler.collections.get_info("LATISS/raw/all").name == "LATISS/raw/all"
+
+
+def test_opening_a_missing_repository_names_the_location(tmp_path: Path) -> None:
+    with pytest.raises(RepositoryError, match="nowhere"):
+        open_repository(tmp_path / "nowhere")
+
+
+def test_namespace_without_postgresql_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RepositoryError, match="namespace"):
+        create_repository(tmp_path / "repo", namespace="x")
+
+
+def test_raw_defined_with_another_storage_class_is_reported(tmp_path: Path) -> None:
+    Butler.makeRepo(str(tmp_path / "repo"))
+    with Butler.from_config(str(tmp_path / "repo"), writeable=True) as butler:
+        butler.registry.registerDatasetType(
+            DatasetType(
+                "raw",
+                ("instrument", "detector", "exposure"),
+                "StructuredDataDict",
+                universe=butler.dimensions,
+            )
+        )
+        with pytest.raises(RepositoryError, match="separate repository"):
+            ensure_raw_dataset_type(butler)
+
+
+def test_postgresql_repositories_share_a_database_through_namespaces(postgres, tmp_path: Path) -> None:
+    url = postgres.url("butler")
+    with create_repository(tmp_path / "a", db=url, namespace="ns_a", instruments=["LATISS"]) as first:
+        with create_repository(tmp_path / "b", db=url, namespace="ns_b", instruments=["LSSTCam"]) as second:
+            assert [r.name for r in first.registry.queryDimensionRecords("instrument")] == ["LATISS"]
+            assert [r.name for r in second.registry.queryDimensionRecords("instrument")] == ["LSSTCam"]
+    with open_repository(tmp_path / "a", writeable=False) as again:
+        assert again.registry.queryDimensionRecords("detector", instrument="LATISS").count() == 1
+
+
+def test_postgresql_database_without_btree_gist_gets_it(postgres, tmp_path: Path) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text('CREATE DATABASE "bare"'))
+    engine.dispose()
+    with create_repository(tmp_path / "repo", db=postgres.url("bare"), instruments=["LATISS"]) as butler:
+        assert butler.registry.queryDimensionRecords("detector", instrument="LATISS").count() == 1
