@@ -19,5 +19,6 @@ from .remote import *  # noqa: F403
 from .sal_info import *  # noqa: F403
 from .sal_log_handler import *  # noqa: F403
 from .tai import *  # noqa: F403
+from .testutils import *  # noqa: F403
 from .topics import *  # noqa: F403
 from .transport import *  # noqa: F403

@@ -125,6 +125,8 @@ class Remote:
         if start:
             self.salinfo.start_pending = True
             self._start_task = self.salinfo.start_task.get_loop().create_task(self.start())
+            # The error (if any) is reported through start_task; do not warn twice.
+            self._start_task.add_done_callback(lambda task: task.cancelled() or task.exception())
 
     async def start(self) -> None:
         """Start the SalInfo (read history); call only if made with start=False."""
