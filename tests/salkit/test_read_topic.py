@@ -243,3 +243,28 @@ async def test_received_samples_have_rcv_stamp(controller: salkit.Controller, do
     data = await remote.tel_scalars.next(flush=False, timeout=STD_TIMEOUT)
     assert data.private_rcvStamp >= written.data.private_sndStamp
     assert data.private_seqNum == written.data.private_seqNum
+
+
+async def test_queue_fill_warnings_are_not_repeated(
+    controller: salkit.Controller, domain: salkit.Domain, caplog: pytest.LogCaptureFixture
+) -> None:
+    remote = salkit.Remote(domain, "Test", 1, include=["scalars"], tel_queue_len=10)
+    await remote.start_task
+    for value in range(30):
+        await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.01)
+    messages = [r.getMessage() for r in caplog.records if "queue" in r.getMessage()]
+    assert sum("dropping" in m for m in messages) == 1
+    assert sum("% full" in m for m in messages) == 3  # 10%, 50%, 90%
+
+
+async def test_remote_warnings_do_not_become_controller_log_messages(
+    controller: salkit.Controller, domain: salkit.Domain
+) -> None:
+    remote = salkit.Remote(domain, "Test", 1, include=["scalars", "logMessage"], tel_queue_len=10)
+    await remote.start_task
+    remote.evt_logMessage.flush()
+    for value in range(15):  # overflows the remote's queue: it logs warnings
+        await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.02)
+    assert remote.evt_logMessage.nqueued == 0

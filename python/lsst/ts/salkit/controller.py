@@ -97,6 +97,7 @@ class Controller:
             self.salinfo.identity = identity
             self.domain.default_identity = identity
             self.log = logging.getLogger(identity)
+            self.salinfo.log = self.log
             for required in ("logLevel", "logMessage"):
                 if required not in self.salinfo.component_info.events:
                     raise RuntimeError(f"Component {name} has no {required} event; a Controller needs it")

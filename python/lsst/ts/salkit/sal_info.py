@@ -92,7 +92,8 @@ class SalInfo:
     done_task : `asyncio.Future`
         Done when closed.
     log : `logging.Logger`
-        Logger.
+        Logger; a Controller replaces it with its own (whose records become
+        logMessage events) before adding topics.
 
     Raises
     ------
@@ -122,7 +123,7 @@ class SalInfo:
         self.discard_out_of_order_events = discard_out_of_order_events
         self.discard_out_of_order_telemetry = discard_out_of_order_telemetry
         self.identity = domain.default_identity
-        self.log = logging.getLogger(self.name_index)
+        self.log = logging.getLogger("lsst.ts.salkit.SalInfo").getChild(self.name_index)
         self.isopen = True
         self.start_called = False
         #: True if `start` has been scheduled (e.g. by ``Remote(start=True)``);

@@ -222,21 +222,29 @@ class ReadTopic(BaseTopic):
     def _queue_data(self, data: BaseSample, is_history: bool) -> None:
         """Queue one received sample and wake waiters and the callback loop."""
         queue = self._data_queue
-        if len(queue) == self.queue_len:
-            self.log.warning(f"{self}: queue full ({self.queue_len}); dropping the oldest sample")
+        dropping = len(queue) == self.queue_len
         queue.append(data)
         self._current_data = data
-        self._check_fill()
+        self._check_fill(dropping)
         if self._next_future is not None and not self._next_future.done():
             self._next_future.set_result(None)
         if self._callback is not None:
             self._callback_wakeup.set()
 
-    def _check_fill(self) -> None:
+    def _check_fill(self, dropping: bool) -> None:
+        """Warn when the queue fill rises past 10%, 50%, 90% and when full.
+
+        Each level is reported once until the queue drains below it.
+        """
         fill = len(self._data_queue) / self.queue_len
-        level = sum(fill >= fraction for fraction in _QUEUE_WARN_FRACTIONS)
+        level = len(_QUEUE_WARN_FRACTIONS) + 1 if dropping else sum(fill >= f for f in _QUEUE_WARN_FRACTIONS)
         if level > self._warned_fill:
-            self.log.warning(f"{self}: queue is {fill:.0%} full ({len(self._data_queue)}/{self.queue_len})")
+            if dropping:
+                self.log.warning(f"{self}: queue full ({self.queue_len}); dropping the oldest samples")
+            else:
+                self.log.warning(
+                    f"{self}: queue is {fill:.0%} full ({len(self._data_queue)}/{self.queue_len})"
+                )
         self._warned_fill = level
 
     def close(self) -> None:
