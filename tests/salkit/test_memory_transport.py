@@ -144,3 +144,24 @@ async def test_closed_reader_gets_nothing() -> None:
     await reader.close()
     await settle()
     assert received == []
+
+
+async def test_writes_are_validated_against_the_avro_schema() -> None:
+    channel = make_channel(MemoryTransport(), 1, [])
+    await channel.start([], [topic("tel_scalars")])
+    good = topic("tel_scalars").DataType().get_vars()
+    await channel.write("scalars", good)
+    with pytest.raises(TransportError, match="Avro schema"):
+        await channel.write("scalars", {**good, "int0": "five"})
+    with pytest.raises(TransportError, match="Avro schema"):
+        await channel.write("scalars", {**good, "long0": 2**31})  # SAL long is 32 bits
+
+
+async def test_controller_write_of_bad_value_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    controller = salkit.Controller("Test", 1)
+    try:
+        await controller.start_task
+        with pytest.raises(TransportError, match="long0"):
+            await controller.tel_scalars.set_write(long0=2**40)  # type: ignore[attr-defined]
+    finally:
+        await controller.close()

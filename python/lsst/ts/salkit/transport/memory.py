@@ -7,7 +7,9 @@ Events keep, per writer key (the writing SalInfo's index), the last sample
 and its offset; that is what Kafka's compaction keeps, so late joiners get
 the same history they would get from Kafka. Samples are copied for every
 reader; delivery is asynchronous (scheduled on the reader's event loop), in
-write order.
+write order. By default every written sample is validated against the
+topic's Avro schema, so a value Kafka could not serialize (a str in an int
+field, an int beyond 32 bits in a SAL long, a numpy integer) fails here too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import asyncio
 import dataclasses
 import logging
 import typing
+
+import fastavro
+from fastavro.validation import ValidationError, validate
 
 from ..interface import ComponentInfo, TopicInfo, TopicKind
 from .base import Channel, ReadTopicSpec, SampleReceiver, Transport, TransportError
@@ -83,6 +88,7 @@ class MemoryChannel(Channel):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._read_logs: dict[str, _TopicLog] = {}
         self._write_logs: dict[str, _TopicLog] = {}
+        self._write_schemas: dict[str, typing.Any] = {}
         self._started = False
         self._closed = False
 
@@ -99,6 +105,8 @@ class MemoryChannel(Channel):
         subname = self.transport.topic_subname
         for topic_info in write_topics:
             self._write_logs[topic_info.sal_name] = bus.get_topic(subname, topic_info)
+            if self.transport.validate:
+                self._write_schemas[topic_info.sal_name] = fastavro.parse_schema(topic_info.avro_schema)
         history: list[tuple[int, str, dict[str, typing.Any]]] = []
         for spec in read_topics:
             log = bus.get_topic(subname, spec.topic_info)
@@ -123,6 +131,14 @@ class MemoryChannel(Channel):
                 f"Cannot write {self.name_index} {sal_name}: not a write topic of this channel "
                 "(or the channel is not started)"
             )
+        schema = self._write_schemas.get(sal_name)
+        if schema is not None:
+            try:
+                validate(data, schema, raise_errors=True)
+            except ValidationError as e:
+                raise TransportError(
+                    f"Cannot write {self.name_index} {sal_name}: data do not match its Avro schema: {e}"
+                ) from e
         sample = copy_sample(data)
         offset = log.next_offset
         log.next_offset += 1
@@ -173,6 +189,8 @@ class MemoryTransport(Transport):
         Topic sub-name; None: ``$LSST_TOPIC_SUBNAME``, else ``sal``.
     bus : `MemoryBus` or `None`
         Bus to use; None: the process-wide bus.
+    validate : `bool`
+        Validate each written sample against its topic's Avro schema.
     """
 
     name = "memory"
@@ -180,9 +198,12 @@ class MemoryTransport(Transport):
     #: Seconds a closing Controller waits so final messages get out.
     shutdown_delay = 0.01
 
-    def __init__(self, topic_subname: str | None = None, bus: MemoryBus | None = None) -> None:
+    def __init__(
+        self, topic_subname: str | None = None, bus: MemoryBus | None = None, validate: bool = True
+    ) -> None:
         super().__init__(topic_subname=topic_subname)
         self.bus = bus if bus is not None else _BUS
+        self.validate = validate
 
     def make_channel(
         self,
