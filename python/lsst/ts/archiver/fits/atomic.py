@@ -9,8 +9,10 @@ directory entry). On any failure the temporary file is removed.
 
 from __future__ import annotations
 
-__all__ = ["AtomicFile", "translate_os_error", "write_buffers"]
+__all__ = ["AtomicFile", "preallocate", "translate_os_error", "write_buffers"]
 
+import ctypes
+import ctypes.util
 import errno
 import os
 import secrets
@@ -23,6 +25,36 @@ from .errors import DiskFullError, FitsWriteError, WritePermissionError
 _IOV_MAX = 512  # well under IOV_MAX (1024 on Linux)
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+_FALLOC_FL_KEEP_SIZE = 1
+
+
+def _load_fallocate() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.fallocate
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    function.restype = ctypes.c_int
+    return function
+
+
+_fallocate = _load_fallocate()
+
+
+def preallocate(fd: int, size: int) -> bool:
+    """Reserve ``size`` bytes of disk for an empty file, without changing its size.
+
+    Linux ``fallocate(FALLOC_FL_KEEP_SIZE)``, as numpy's ``tofile`` does:
+    the file system allocates the extents at once, which makes the
+    following large write markedly faster on ext4/xfs. Best effort: returns
+    False where unsupported (other OS, file system without fallocate).
+    """
+    if _fallocate is None or size <= 0:
+        return False
+    return bool(_fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, size) == 0)
 
 
 def translate_os_error(error: OSError, path: str | os.PathLike[str], action: str) -> FitsWriteError:
@@ -154,6 +186,8 @@ class AtomicFile:
     def write(self, buffers: Sequence[bytes | memoryview]) -> None:
         """Append buffers to the temporary file."""
         try:
+            if self.size == 0:
+                preallocate(self.fd, sum(memoryview(b).nbytes for b in buffers))
             self.size += write_buffers(self.fd, buffers)
         except OSError as e:
             raise translate_os_error(e, self.path, "write") from e

@@ -32,6 +32,8 @@ _MASK32 = 0xFFFFFFFF
 # Punctuation between the digits and letters that the encoding avoids.
 _EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
 _OFFSET = 0x30
+_BLOCK = 8192
+_SMALL_WORD = 1 << 19  # 8192 words below this sum to less than 2**32
 
 
 def _fold(total: int) -> int:
@@ -75,7 +77,16 @@ def words_sum(words: npt.NDArray[np.integer]) -> int:
     array = np.asarray(words)
     if array.dtype.itemsize != 4 or array.dtype.kind not in "iu":
         raise TypeError(f"words_sum needs 32-bit integers, got dtype {array.dtype}")
-    unsigned = array.view(array.dtype.byteorder.replace("|", "=") + "u4")
+    unsigned = array.view(array.dtype.byteorder.replace("|", "=") + "u4").reshape(-1)
+    if unsigned.dtype.isnative and unsigned.size >= _BLOCK:
+        # Fast path for camera data (18-bit samples): with every word below
+        # 2**19, blocks of 8192 words sum exactly in native uint32, which is
+        # ~4x faster than numpy's uint32 -> uint64 casting reduction.
+        if int(unsigned.max()) < _SMALL_WORD:
+            whole = unsigned.size - unsigned.size % _BLOCK
+            blocks = unsigned[:whole].reshape(-1, _BLOCK).sum(axis=1, dtype=np.uint32)
+            total = int(blocks.sum(dtype=np.uint64)) + int(unsigned[whole:].sum(dtype=np.uint64))
+            return _fold(total)
     return _fold(int(unsigned.sum(dtype=np.uint64)))
 
 
