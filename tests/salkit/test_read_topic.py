@@ -268,3 +268,24 @@ async def test_remote_warnings_do_not_become_controller_log_messages(
         await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
     await asyncio.sleep(0.02)
     assert remote.evt_logMessage.nqueued == 0
+
+
+async def test_clearing_callback_lets_the_current_call_finish_then_queues(
+    controller: salkit.Controller, domain: salkit.Domain
+) -> None:
+    remote = salkit.Remote(domain, "Test", 1, include=["scalars"])
+    await remote.start_task
+    finished: list[int] = []
+
+    async def callback(data: salkit.BaseSample) -> None:
+        await asyncio.sleep(0.05)
+        finished.append(data.int0)  # type: ignore[attr-defined]
+
+    remote.tel_scalars.callback = callback
+    await controller.tel_scalars.set_write(int0=1)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.01)  # callback for 1 is running
+    remote.tel_scalars.callback = None
+    await controller.tel_scalars.set_write(int0=2)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.1)
+    assert finished == [1]
+    assert (await remote.tel_scalars.next(flush=False, timeout=STD_TIMEOUT)).int0 == 2

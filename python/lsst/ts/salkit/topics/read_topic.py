@@ -173,7 +173,7 @@ class ReadTopic(BaseTopic):
         """Function called with each sample (sync or async), or None.
 
         Setting a callback starts consuming the queue (including samples
-        already queued); setting None stops it.
+        already queued); setting None stops it after any call in progress.
         """
         return self._callback
 
@@ -182,13 +182,12 @@ class ReadTopic(BaseTopic):
         if func is not None and not callable(func):
             raise TypeError(f"{self}: callback {func!r} is not callable")
         self._callback = func
-        if func is None:
-            if self._callback_loop_task is not None:
-                self._callback_loop_task.cancel()
-                self._callback_loop_task = None
-        elif self._callback_loop_task is None and self.isopen:
-            self._callback_loop_task = asyncio.create_task(self._callback_loop())
-            self._callback_wakeup.set()
+        if func is not None and self.isopen:
+            if self._callback_loop_task is None or self._callback_loop_task.done():
+                self._callback_loop_task = asyncio.create_task(self._callback_loop())
+        # Wake the loop: to process queued samples, or to exit if func is None
+        # (a callback in progress is allowed to finish).
+        self._callback_wakeup.set()
 
     async def _callback_loop(self) -> None:
         while True:
@@ -200,6 +199,8 @@ class ReadTopic(BaseTopic):
                     task.add_done_callback(self._callback_tasks.discard)
                 else:
                     await self._run_callback(data)
+            if self._callback is None:
+                return
             self._callback_wakeup.clear()
             await self._callback_wakeup.wait()
 
