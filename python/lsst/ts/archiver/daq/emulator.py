@@ -38,6 +38,7 @@ from .errors import (
     ImageIncompleteError,
     ImageNotFoundError,
     StoreCapacityError,
+    StoreUnavailableError,
     TruncatedSourceError,
 )
 from .metadata import ImageMetadata, SourceMetadata, StoreCapacity
@@ -111,6 +112,9 @@ class EmulatedDaqStore(DaqStore):
         `DEFAULT_CAPACITY` for a new store) is used.
     poll_interval : `float`
         Seconds between catalog polls while waiting for images.
+    create : `bool`
+        Create the store if it does not exist; if False, a missing store
+        raises `StoreUnavailableError` (used by read-only tools).
     """
 
     def __init__(
@@ -121,8 +125,15 @@ class EmulatedDaqStore(DaqStore):
         camera: Camera | None = None,
         capacity: int | None = None,
         poll_interval: float = 0.05,
+        create: bool = True,
     ) -> None:
         _check_name("partition", partition)
+        catalog_path = Path(root) / partition / "catalog.sqlite3"
+        if not create and not catalog_path.exists():
+            raise StoreUnavailableError(
+                f"no emulated DAQ store for partition {partition!r} under {os.fspath(root)!r} "
+                f"({catalog_path} does not exist); check --root and --partition"
+            )
         self._partition = partition
         self._camera = camera if camera is not None else camera_for_partition(partition)
         self.directory = Path(root) / partition
