@@ -13,3 +13,4 @@ from .config import *  # noqa: F403
 from .framing import *  # noqa: F403
 from .naming import *  # noqa: F403
 from .registry_client import *  # noqa: F403
+from .transport import *  # noqa: F403

@@ -112,6 +112,7 @@ class ServerProcess:
     port: int
     process: subprocess.Popen[bytes]
     log_path: pathlib.Path | None = None
+    stop_timeout: float = 10.0
 
     @property
     def pid(self) -> int:
@@ -127,10 +128,12 @@ class ServerProcess:
         """Whether the process has not exited."""
         return self.process.poll() is None
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds (default
+        `stop_timeout`)."""
         if self.process.poll() is not None:
             return
+        timeout = self.stop_timeout if timeout is None else timeout
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout)
@@ -191,7 +194,9 @@ def start_tansu(
         "memory://tansu/",
     ]
     process = _popen(args, log_path, detach)
-    server = ServerProcess("tansu", host, port, process, log_path)
+    # tansu waits ~5 s for connected clients on SIGTERM; its memory storage
+    # has nothing to save, so do not wait that long.
+    server = ServerProcess("tansu", host, port, process, log_path, stop_timeout=1.0)
     try:
         wait_for_port(host, port, timeout, process)
     except LocalServerError:

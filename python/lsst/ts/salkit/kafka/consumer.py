@@ -1,0 +1,327 @@
+"""The consumer of one channel (one SalInfo), in its own consumer group,
+running in its own thread.
+
+The thread polls librdkafka, decodes values (resolving the writer's schema),
+applies the history rules of `~lsst.ts.salkit.kafka.history` and hands
+batches of samples to the event loop with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ChannelConsumer", "ReadTopic"]
+
+import asyncio
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from .codec import DecodeFailureLog, TopicCodec, WriterSchemaSource
+from .config import KafkaConfig
+from .history import PartitionReadState, plan_resume, plan_start
+from .producer import BrokerConnectionMonitor
+
+#: Longest wait of one poll; also how quickly the thread notices `stop`.
+POLL_TIMEOUT = 0.1
+
+#: Most messages taken from librdkafka at once after the first one.
+DRAIN_BATCH = 500
+
+#: Consecutive consumer errors (not broker-down) after which reading stops
+#: (salobj: more than 2).
+MAX_SEQUENTIAL_READ_ERRORS = 3
+
+Delivery = tuple[str, dict[str, Any], bool]
+
+
+@dataclasses.dataclass
+class ReadTopic:
+    """A topic the consumer reads.
+
+    Attributes
+    ----------
+    sal_name : `str`
+        SAL topic name.
+    codec : `TopicCodec`
+        Codec (with our schema, registered).
+    history_depth : `int`
+        0: no history; N: look N messages back for each writer's last one.
+    """
+
+    sal_name: str
+    codec: TopicCodec
+    history_depth: int
+
+
+class ChannelConsumer:
+    """Consumer thread of one channel.
+
+    Parameters
+    ----------
+    config : `KafkaConfig`
+        Consumer settings.
+    group_id : `str`
+        Consumer group (unique to this channel).
+    topics : `dict` [`str`, `ReadTopic`]
+        Kafka topic name: what to read there.
+    schemas : `WriterSchemaSource`
+        Writer schemas by id (the registry client).
+    loop : `asyncio.AbstractEventLoop`
+        Loop in which ``deliver`` is called.
+    deliver : callable
+        Called in ``loop`` with a list of (sal_name, data, is_history).
+    log : `logging.Logger`
+        Logger.
+    name : `str`
+        ``Name[:index]`` of the channel, for messages.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: KafkaConfig,
+        group_id: str,
+        topics: dict[str, ReadTopic],
+        schemas: WriterSchemaSource,
+        loop: asyncio.AbstractEventLoop,
+        deliver: Callable[[list[Delivery]], None],
+        log: logging.Logger,
+        name: str,
+    ) -> None:
+        self.group_id = group_id
+        self.topics = topics
+        self.schemas = schemas
+        self.loop = loop
+        self.deliver = deliver
+        self.log = log
+        self.name = name
+        self.monitor = BrokerConnectionMonitor(f"consumer of {name}", config.broker_addr, log)
+        settings = config.consumer_config(group_id)
+        settings["error_cb"] = self.monitor.on_error
+        self._consumer = Consumer(settings)
+        self._decode_failures = DecodeFailureLog(log)
+        self._states: dict[str, PartitionReadState] = {}
+        self._history_pending: set[str] = set()
+        self._assigned = threading.Event()
+        self._history_done = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"salkit-kafka-read-{name}", daemon=True)
+        self.failure: BaseException | None = None
+
+    # --- control (any thread) -------------------------------------------
+
+    def start(self) -> None:
+        """Subscribe and start the thread."""
+        self._consumer.subscribe(
+            list(self.topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until partitions are assigned and all history delivered,
+        or ``timeout``; return whether ready."""
+        deadline = time.monotonic() + timeout
+        if not self._assigned.wait(timeout):
+            return False
+        remaining = max(0.0, deadline - time.monotonic())
+        return self._history_done.wait(remaining)
+
+    def status(self) -> str:
+        """Describe where start-up is (for error messages)."""
+        if not self._assigned.is_set():
+            return "no partitions assigned by the group coordinator yet"
+        if self._history_pending:
+            return f"history still being read on {sorted(self._history_pending)[:3]}"
+        if self.failure is not None:
+            return f"read loop failed: {self.failure}"
+        return "ready"
+
+    def finish_history_now(self) -> None:
+        """Give up waiting for history (called after a time-out)."""
+        self._stop_history_wait = True
+
+    def stop(self) -> None:
+        """Ask the thread to stop; it closes the consumer (leaving the group)."""
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        """Wait for the thread to end (blocking)."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # --- the thread -------------------------------------------------------
+
+    _stop_history_wait = False
+
+    def _run(self) -> None:
+        sequential_errors = 0
+        try:
+            while not self._stop.is_set():
+                if self._stop_history_wait and self._history_pending:
+                    self._abandon_history()
+                message = self._consumer.poll(POLL_TIMEOUT)
+                if message is None:
+                    continue
+                messages = [message]
+                more = self._consumer.consume(num_messages=DRAIN_BATCH, timeout=0)
+                if more:
+                    messages.extend(more)
+                deliveries: list[Delivery] = []
+                for item in messages:
+                    error = item.error()
+                    if error is not None:
+                        if self._is_benign(error):
+                            continue
+                        sequential_errors += 1
+                        self.log.warning("Kafka consumer of %s: %s", self.name, error.str())
+                        if sequential_errors >= MAX_SEQUENTIAL_READ_ERRORS and not error.retriable():
+                            raise KafkaException(error)
+                        continue
+                    sequential_errors = 0
+                    self._handle(item, deliveries)
+                self.monitor.on_success()
+                if deliveries:
+                    self._send(deliveries)
+        except BaseException as e:
+            self.failure = e
+            self.log.exception("Kafka read loop of %s stopped: %s", self.name, e)
+            self._assigned.set()
+            self._history_done.set()
+        finally:
+            try:
+                self._consumer.close()
+            except Exception as e:
+                self.log.warning("Closing the Kafka consumer of %s: %s", self.name, e)
+
+    @staticmethod
+    def _is_benign(error: KafkaError) -> bool:
+        return error.code() in (KafkaError._PARTITION_EOF,)
+
+    def _handle(self, message: Message, deliveries: list[Delivery]) -> None:
+        topic = message.topic()
+        if topic is None:
+            return
+        read_topic = self.topics.get(topic)
+        state = self._states.get(topic)
+        if read_topic is None or state is None:
+            return
+        offset = message.offset() or 0
+        try:
+            data = read_topic.codec.decode(message.value(), self.schemas)
+        except Exception as e:
+            self._decode_failures.report(topic, offset, e)
+            state.next_offset = offset + 1
+            data = None
+        timestamp_type, timestamp_ms = message.timestamp()
+        key = message.key() or b""
+        fetched_high = None
+        if state.in_history:
+            low_high = self._consumer.get_watermark_offsets(TopicPartition(topic, 0), cached=True)
+            if low_high is not None and low_high[1] >= 0:
+                fetched_high = low_high[1]
+        history, live = state.on_message(
+            offset, timestamp_ms if timestamp_type else None, key, data, fetched_high
+        )
+        for item in history:
+            if item is not None:
+                deliveries.append((read_topic.sal_name, item, True))
+        for item in live:
+            if item is not None:
+                deliveries.append((read_topic.sal_name, item, False))
+        if history or (not state.in_history and topic in self._history_pending):
+            self._history_finished(topic)
+
+    def _history_finished(self, topic: str) -> None:
+        self._history_pending.discard(topic)
+        if not self._history_pending:
+            self._history_done.set()
+
+    def _abandon_history(self) -> None:
+        deliveries: list[Delivery] = []
+        for topic in sorted(self._history_pending):
+            state = self._states[topic]
+            self.log.warning(
+                "Gave up waiting for the history of %s (no message arrived up to its end); "
+                "delivering what was read.",
+                topic,
+            )
+            for item in state.finish_history():
+                if item is not None:
+                    deliveries.append((self.topics[topic].sal_name, item, True))
+        self._history_pending.clear()
+        self._history_done.set()
+        if deliveries:
+            self._send(deliveries)
+
+    def _send(self, deliveries: list[Delivery]) -> None:
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.deliver, deliveries)
+        except RuntimeError:
+            pass  # loop closed meanwhile
+
+    # --- rebalance callbacks (run inside poll, in this thread) ------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        first_time = not self._assigned.is_set()
+        for partition in partitions:
+            topic = partition.topic
+            read_topic = self.topics.get(topic)
+            if read_topic is None:
+                continue
+            now_ms = int(time.time() * 1000)
+            low, high = consumer.get_watermark_offsets(partition, timeout=10.0)
+            previous = self._states.get(topic)
+            if previous is None:
+                state = plan_start(low, high, read_topic.history_depth, now_ms)
+            elif previous.in_history:
+                state = previous
+                if previous.next_offset is not None:
+                    state.start_offset = previous.next_offset
+            else:
+                state = plan_resume(previous.next_offset, low, high, now_ms)
+            self._states[topic] = state
+            if state.in_history:
+                self._history_pending.add(topic)
+            partition.offset = state.start_offset
+            self.log.debug(
+                "%s: assigned %s, watermarks %d..%d, starting at %d%s",
+                self.name,
+                topic,
+                low,
+                high,
+                state.start_offset,
+                " (reading history)" if state.in_history else "",
+            )
+        consumer.assign(partitions)
+        if not first_time:
+            self.log.info(
+                "%s: partitions re-assigned (%d); continuing without re-reading history",
+                self.name,
+                len(partitions),
+            )
+        self._assigned.set()
+        if not self._history_pending:
+            self._history_done.set()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if not self._stop.is_set():
+            self.log.info("%s: %d partitions revoked by the group coordinator", self.name, len(partitions))
+        consumer.unassign()
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.log.warning(
+            "%s: %d partitions lost (consumer group session expired, e.g. the broker was unreachable); "
+            "they will be re-assigned and reading continues where it stopped",
+            self.name,
+            len(partitions),
+        )
+        consumer.unassign()
