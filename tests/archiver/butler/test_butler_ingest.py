@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from lsst.daf.butler import Butler
 from lsst.ts.archiver.butler import FileStatus, RawFile, RawIngester, raw_run
 from lsst.ts.archiver.butler.testing import write_raw_file
 from lsst.ts.archiver.camera import LSST_COMCAM, LSSTCAM
-from lsst.ts.archiver.metadata import read_sidecar, sidecar_path_for
+from lsst.ts.archiver.metadata import file_checksum, read_sidecar, sidecar_path_for, write_sidecar
 from lsst.ts.archiver.metadata.testing import make_primary_header
 
 DAY_OBS = 20261123
@@ -194,7 +195,8 @@ def test_two_files_claiming_the_same_detector_are_rejected(
     (path,) = write_exposure(tmp_path / "a", "LSSTComCam", 16, ["R22_S00"])
     copy = tmp_path / "copy.fits"
     shutil.copy(path, copy)
-    shutil.copy(sidecar_path_for(path), sidecar_path_for(copy))
+    sidecar = read_sidecar(sidecar_path_for(path))
+    write_sidecar(sidecar_path_for(copy), replace(sidecar, filename=copy.name))
     report = RawIngester(butler).ingest([path, copy])
     assert [r.status for r in report.files] == [FileStatus.INGESTED, FileStatus.METADATA_FAILURE]
     assert "also given" in report.files[1].message
@@ -234,3 +236,27 @@ def test_transfer_mode_decides_where_the_repository_points(
 def test_unknown_transfer_mode_is_refused(make_repo: Callable[..., Butler]) -> None:
     with pytest.raises(ValueError, match="teleport"):
         RawIngester(make_repo("LATISS"), transfer="teleport")
+
+
+def test_checksum_verification_catches_a_changed_file(
+    make_repo: Callable[..., Butler], tmp_path: Path
+) -> None:
+    butler = make_repo("LSSTComCam")
+    paths = write_exposure(tmp_path / "d", "LSSTComCam", 18, ["R22_S00", "R22_S01"])
+    for path in paths:
+        sidecar = read_sidecar(sidecar_path_for(path))
+        write_sidecar(sidecar_path_for(path), replace(sidecar, checksum=file_checksum(path, "sha256")))
+    with open(paths[1], "r+b") as stream:  # flip a pixel byte, same size, still FITS
+        stream.seek(-10, os.SEEK_END)
+        stream.write(b"\x7f")
+    report = RawIngester(butler, verify_checksums=True).ingest(paths)
+    assert [r.status for r in report.files] == [FileStatus.INGESTED, FileStatus.METADATA_FAILURE]
+    assert "checksum sha256:" in report.files[1].message
+
+
+def test_sidecar_of_another_file_is_refused(make_repo: Callable[..., Butler], tmp_path: Path) -> None:
+    butler = make_repo("LSSTComCam")
+    first, second = write_exposure(tmp_path / "d", "LSSTComCam", 19, ["R22_S00", "R22_S01"])
+    report = RawIngester(butler).ingest([RawFile(first, read_sidecar(sidecar_path_for(second)))])
+    assert report.files[0].status is FileStatus.METADATA_FAILURE
+    assert "another file" in report.files[0].message

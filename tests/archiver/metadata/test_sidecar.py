@@ -13,7 +13,9 @@ from lsst.ts.archiver.metadata import (
     SIDECAR_FORMAT_VERSION,
     RawSidecar,
     SidecarError,
+    file_checksum,
     make_sidecar,
+    parse_checksum,
     read_sidecar,
     sidecar_path_for,
     write_sidecar,
@@ -131,3 +133,25 @@ def test_read_rejects_truncated_json(tmp_path: Path) -> None:
     path.write_text(lsstcam_sidecar().to_json()[:50])
     with pytest.raises(SidecarError, match="cut.json is not valid JSON"):
         read_sidecar(path)
+
+
+@pytest.mark.parametrize("algorithm", ["crc32", "md5", "sha256"])
+def test_file_checksum_has_algorithm_prefix_and_parses_back(tmp_path: Path, algorithm: str) -> None:
+    import hashlib
+    import zlib
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"raw bytes" * 1000)
+    checksum = file_checksum(path, algorithm)
+    expected = (
+        f"{zlib.crc32(path.read_bytes()):08x}"
+        if algorithm == "crc32"
+        else hashlib.new(algorithm, path.read_bytes()).hexdigest()
+    )
+    assert parse_checksum(checksum) == (algorithm, expected)
+
+
+@pytest.mark.parametrize("checksum", ["abc", "md5:", "nosuchhash:00"])
+def test_parse_checksum_rejects_malformed_values(checksum: str) -> None:
+    with pytest.raises(ValueError, match="Checksum"):
+        parse_checksum(checksum)

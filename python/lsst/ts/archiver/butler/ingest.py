@@ -46,7 +46,15 @@ from lsst.daf.butler import (
 )
 from lsst.resources import ResourcePath, ResourcePathExpression
 
-from ..metadata import RawSidecar, SidecarError, make_sidecar, read_sidecar, sidecar_path_for
+from ..metadata import (
+    RawSidecar,
+    SidecarError,
+    file_checksum,
+    make_sidecar,
+    parse_checksum,
+    read_sidecar,
+    sidecar_path_for,
+)
 from .formatter import RawFitsFormatter
 from .instrument import register_instrument, register_physical_filter
 from .records import exposure_records
@@ -216,8 +224,12 @@ class RawIngester:
         ``copy`` (the file is copied under the repository root; DBB), or
         another of `TRANSFER_MODES`.
     check_files : `bool`, optional
-        Check each file's size against its sidecar and its FITS signature
-        before ingest (one small read per file).
+        Check each file's name and size against its sidecar and its FITS
+        signature before ingest (one small read per file).
+    verify_checksums : `bool`, optional
+        Also recompute each local file's checksum and compare it with the
+        sidecar's (reads every byte; files whose sidecar has no checksum
+        pass).
     update_exposure_records : `bool`, optional
         Overwrite an existing exposure record that differs (a corrected
         header); otherwise such files fail with the conflict.
@@ -234,6 +246,7 @@ class RawIngester:
         *,
         transfer: str = "direct",
         check_files: bool = True,
+        verify_checksums: bool = False,
         update_exposure_records: bool = False,
     ) -> None:
         if transfer not in TRANSFER_MODES:
@@ -241,6 +254,7 @@ class RawIngester:
         self.butler = butler
         self.transfer = transfer
         self.check_files = check_files
+        self.verify_checksums = verify_checksums
         self.update_exposure_records = update_exposure_records
         self._lock = threading.Lock()
         self._dataset_type: DatasetType | None = None
@@ -299,6 +313,8 @@ class RawIngester:
                 item.sidecar = self._read_metadata(item.uri)
             if self.check_files:
                 self._check_file(item.uri, item.sidecar)
+            if self.verify_checksums:
+                self._verify_checksum(item.uri, item.sidecar)
         except (SidecarError, OSError, ValueError) as e:
             item.fail(FileStatus.METADATA_FAILURE, str(e))
 
@@ -328,7 +344,24 @@ class RawIngester:
         return make_sidecar(header, filename=uri.basename(), size=size)
 
     @staticmethod
+    def _verify_checksum(uri: ResourcePath, sidecar: RawSidecar) -> None:
+        if sidecar.checksum is None:
+            return
+        algorithm, _ = parse_checksum(sidecar.checksum)
+        with uri.as_local() as local:
+            actual = file_checksum(local.ospath, algorithm)
+        if parse_checksum(actual) != parse_checksum(sidecar.checksum):
+            raise SidecarError(
+                f"Raw file {uri} has checksum {actual} but its sidecar records {sidecar.checksum}: "
+                "the file is corrupt; rewrite it from the DAQ"
+            )
+
+    @staticmethod
     def _check_file(uri: ResourcePath, sidecar: RawSidecar) -> None:
+        if sidecar.filename != uri.basename():
+            raise SidecarError(
+                f"The sidecar given for {uri} describes {sidecar.filename!r}: a sidecar of another file"
+            )
         if uri.isLocal:
             try:
                 with open(uri.ospath, "rb") as stream:

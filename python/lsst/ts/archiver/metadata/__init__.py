@@ -8,6 +8,7 @@ ts_archiver version, `MARKER_KEYWORD`) on every raw file; the translators
 registered here claim only headers that carry it.
 """
 
+from .checksum import *  # noqa: F403
 from .marker import *  # noqa: F403
 from .sidecar import *  # noqa: F403
 from .translator import *  # noqa: F403
