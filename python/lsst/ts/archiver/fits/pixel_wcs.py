@@ -9,6 +9,15 @@ depend on the vendor (ITL or e2v), the segment (``Sx`` = half, ``Sy`` =
 column), the slot in the raft (``Cx``, ``Cy``) and the raft bay (``Rx``,
 ``Ry``).
 
+The closed forms are those of the specification with one correction: for
+ITL segments, whose serial axis is always reversed, the printed formulas
+subtract the prescan (``- preh``) from ``CRVAL2A``, ``CRVAL2C``,
+``CRVAL2R``, ``CRVAL2F``, ``CRVAL1B`` and ``CRVAL1Q``; mapping the imaging
+columns then misses the CCD by ``2 preh`` pixels. The values here add it
+(``+ preh``), which tiles the CCD exactly and agrees with the
+specification's own example ITL header (``CRVAL2A = 513``). e2v values are
+as printed.
+
 The closed forms implemented here are those of the science rafts (also used
 for ComCam's raft and LATISS's single CCD at R00/S00). The corner rafts
 (guiders and wavefront halves) are rotated per bay in the specification's
@@ -201,9 +210,11 @@ def pixel_wcs_cards(vendor: str, segment: str, raft: str, sensor: str) -> list[C
     if vendor == "ITL":
         camera_pc = (0, flip, -1, 0)
         serpar_pc = (-1, 0, 0, 1 - 2 * sp)
-        crval2_a = d.dimh + 1 - d.preh
-        crval2_c = d.dimh + 1 + sy * d.dimh - d.preh
-        crval1_b = (ss + 1) * d.dimh + 1 - d.preh
+        # The serial axis is reversed in every ITL segment, so the prescan
+        # shift enters with a plus sign (see the module notes).
+        crval2_a = d.dimh + 1 + d.preh
+        crval2_c = d.dimh + 1 + sy * d.dimh + d.preh
+        crval1_b = (ss + 1) * d.dimh + 1 + d.preh
     else:
         camera_pc = (0, flip, flip, 0)
         serpar_pc = (1 - 2 * sp, 0, 0, 1 - 2 * sp)
