@@ -353,3 +353,17 @@ def test_reader_in_another_process_sees_images_while_writer_adds_them(tmp_path: 
             reader.kill()
     assert out.split("\n")[:3] == expected
     assert reader.returncode == 0
+
+
+def test_header_cards_carry_daq_provenance(store: EmulatedDaqStore) -> None:
+    image = store.create_image(
+        "CC_O_20241123_000011", locations=["R22/Reb0"], registers=SMALL, timestamp=1732400000.5, tag=0xAB
+    )
+    cards = image.header_cards()
+    assert cards["IMAGETAG"] == "00000000000000ab"
+    assert (cards["DAQPART"], cards["DAQFOLD"]) == ("comcam", "raw")
+    assert cards["DATE-TRG"] == "2024-11-23T22:13:20.500"
+    assert cards["MJD-TRG"] == pytest.approx(60637.92593, abs=1e-5)
+    source_cards = image.sources[0].header_cards()
+    assert source_cards["PLATFORM"] == "comcam"
+    assert int(source_cards["FIRMWARE"], 16) == image.sources[0].firmware

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["ImageMetadata", "SourceMetadata", "StoreCapacity"]
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,22 @@ class SourceMetadata:
         """DAQ source type: ``SCIENCE``, ``GUIDE`` or ``WAVEFRONT``."""
         return _SENSOR_TYPE[self.kind]
 
+    def header_cards(self) -> dict[str, str]:
+        """The raw-FITS primary-header keywords CCS takes from the source.
+
+        Returns
+        -------
+        cards : `dict` [`str`, `str`]
+            ``PLATFORM``, ``DAQVERS``, ``FIRMWARE`` and ``CONTNUM`` (the last
+            two as hex strings).
+        """
+        return {
+            "PLATFORM": self.platform,
+            "DAQVERS": self.daq_version,
+            "FIRMWARE": f"{self.firmware:x}",
+            "CONTNUM": f"{self.serial_number:x}",
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict (inverse of `from_dict`)."""
         return {
@@ -177,6 +194,25 @@ class ImageMetadata:
     def size(self) -> int:
         """Bytes of packed data of all sources."""
         return sum(s.size for s in self.sources)
+
+    def header_cards(self) -> dict[str, str | float]:
+        """The raw-FITS primary-header keywords CCS takes from the DAQ image.
+
+        Returns
+        -------
+        cards : `dict`
+            ``IMAGETAG`` (hex), ``DAQPART``, ``DAQFOLD``, ``OBSANNOT``,
+            ``DATE-TRG`` (ISO, TAI) and ``MJD-TRG``.
+        """
+        trigger = datetime.datetime.fromtimestamp(self.timestamp, tz=datetime.UTC)
+        return {
+            "IMAGETAG": self.tag_hex,
+            "DAQPART": self.partition,
+            "DAQFOLD": self.folder,
+            "OBSANNOT": self.annotation,
+            "DATE-TRG": trigger.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+            "MJD-TRG": self.timestamp / 86400.0 + 40587.0,
+        }
 
     def source(self, location: str | DaqLocation) -> SourceMetadata:
         """The source at a location (``"R22/Reb0"``, ``"22/0"`` or a `DaqLocation`).
