@@ -20,6 +20,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import sqlite3
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -349,8 +350,12 @@ class EmulatedDaqStore(DaqStore):
         if self._catalog.live_image(name, folder) is not None:
             raise ImageExistsError(name, folder, self.partition)
         self._evict_for(metadata.size, capacity)
-        with self._catalog.transaction() as db:
-            self._catalog.insert_image(db, metadata)
+        try:
+            with self._catalog.transaction() as db:
+                self._catalog.insert_image(db, metadata)
+        except sqlite3.IntegrityError:
+            # Another writer created the same name between our check and insert.
+            raise ImageExistsError(name, folder, self.partition) from None
         self._image_dir(metadata).mkdir(parents=True, exist_ok=True)
         return metadata
 
