@@ -1,0 +1,202 @@
+"""Typed, immutable rows and reports returned by the ledger."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DeliveryRecord",
+    "DetectorRecord",
+    "ImageProgress",
+    "ImageRecord",
+    "StageLatency",
+]
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .states import CaptureState, DeliveryStage, Trigger
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image (exposure) in the ledger."""
+
+    name: str
+    camera: str
+    day_obs: int
+    trigger: Trigger
+    header_source: str | None
+    priority: int
+    manifest_path: str | None
+    registered_at: float
+    captured_at: float | None
+    archived_at: float | None
+    archive_status: int | None
+    archive_description: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> ImageRecord:
+        """Build from a database row."""
+        return cls(
+            name=row["name"],
+            camera=row["camera"],
+            day_obs=int(row["day_obs"]),
+            trigger=Trigger(row["trigger"]),
+            header_source=row["header_source"],
+            priority=int(row["priority"]),
+            manifest_path=row["manifest_path"],
+            registered_at=float(row["registered_at"]),
+            captured_at=row["captured_at"],
+            archived_at=row["archived_at"],
+            archive_status=row["archive_status"],
+            archive_description=row["archive_description"],
+        )
+
+
+@dataclass(frozen=True)
+class DetectorRecord:
+    """Capture state of one detector of one image."""
+
+    image: str
+    name: str
+    number: int
+    state: CaptureState
+    attempts: int
+    path: str | None
+    size: int | None
+    checksum: str | None
+    error: str | None
+    written_at: float | None
+    updated_at: float
+
+    @property
+    def raft(self) -> str:
+        """``RNN`` part of the name."""
+        return self.name.split("_", 1)[0]
+
+    @property
+    def sensor(self) -> str:
+        """``SNN`` part of the name."""
+        return self.name.split("_", 1)[1]
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> DetectorRecord:
+        """Build from a database row."""
+        return cls(
+            image=row["image"],
+            name=row["name"],
+            number=int(row["number"]),
+            state=CaptureState(row["state"]),
+            attempts=int(row["attempts"]),
+            path=row["path"],
+            size=row["size"],
+            checksum=row["checksum"],
+            error=row["error"],
+            written_at=row["written_at"],
+            updated_at=float(row["updated_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One item (a detector's file, or the manifest) at one destination."""
+
+    id: int
+    image: str
+    item: str
+    destination: str
+    source: str
+    stage: DeliveryStage
+    attempts: int
+    status_code: int | None
+    last_error: str | None
+    next_attempt_at: float
+    claimed_by: str | None
+    lease_until: float | None
+    enqueued_at: float
+    transfer_started_at: float | None
+    transferred_at: float | None
+    ingested_at: float | None
+    done_at: float | None
+    failed_at: float | None
+    remote_uri: str | None
+    remote_size: int | None
+    remote_checksum: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> DeliveryRecord:
+        """Build from a database row."""
+        values = dict(row)
+        values["stage"] = DeliveryStage(values["stage"])
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ImageProgress:
+    """What is still missing for an image (`Ledger.progress`).
+
+    Attributes
+    ----------
+    image : `ImageRecord`
+        The image.
+    expected : `tuple` [`str`, ...]
+        Expected detector names.
+    not_captured : `tuple` [`str`, ...]
+        Detectors whose file is not written yet.
+    capture_failed : `dict` [`str`, `str`]
+        Detectors whose capture finally failed → reason.
+    pending : `dict` [`str`, `tuple` [`str`, ...]]
+        Destination → items not delivered yet (still being worked on).
+    failed : `dict` [`str`, `dict` [`str`, `str`]]
+        Destination → item → reason, for items that finally failed there.
+    """
+
+    image: ImageRecord
+    expected: tuple[str, ...]
+    not_captured: tuple[str, ...]
+    capture_failed: dict[str, str]
+    pending: dict[str, tuple[str, ...]]
+    failed: dict[str, dict[str, str]]
+
+    @property
+    def complete(self) -> bool:
+        """True if nothing is left to do (every step done or finally failed)."""
+        return not self.not_captured and not any(self.pending.values())
+
+
+@dataclass(frozen=True)
+class StageLatency:
+    """Latency of one pipeline stage over many items (seconds).
+
+    Stages: ``capture`` (image registered → file written), ``queue``
+    (enqueued → transfer started), ``transfer`` (transfer started → done),
+    ``ingest`` (transferred → ingested), ``delivery`` (enqueued → done) and
+    ``end_to_end`` (image registered → done at a destination).
+    """
+
+    stage: str
+    values: Sequence[float] = field(repr=False)
+
+    @property
+    def count(self) -> int:
+        """Number of samples."""
+        return len(self.values)
+
+    @property
+    def median(self) -> float | None:
+        """Median, or None without samples."""
+        return statistics.median(self.values) if self.values else None
+
+    @property
+    def maximum(self) -> float | None:
+        """Maximum, or None without samples."""
+        return max(self.values) if self.values else None
+
+    def percentile(self, q: float) -> float | None:
+        """The ``q``-th percentile (0-100, nearest rank), or None without samples."""
+        if not self.values:
+            return None
+        ordered = sorted(self.values)
+        index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+        return ordered[index]

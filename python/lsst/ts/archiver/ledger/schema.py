@@ -1,0 +1,100 @@
+"""Tables of the ledger (SQLAlchemy Core) and the schema version.
+
+Times are Unix seconds (float, UTC clock of the writer). Names are the
+domain's: an image is an obsid, a detector is ``RNN_SNN``, an item is a
+detector name or `~lsst.ts.archiver.ledger.MANIFEST_ITEM`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "metadata"]
+
+import sqlalchemy as sa
+
+SCHEMA_NAME = "ts_archiver.ledger"
+"""Key of the row in ``ledger_schema`` that this code owns."""
+
+SCHEMA_VERSION = 1
+"""Schema version this code writes and reads. Bump it with every table change."""
+
+metadata = sa.MetaData()
+
+ledger_schema = sa.Table(
+    "ledger_schema",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+image = sa.Table(
+    "image",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("camera", sa.String(32), nullable=False),
+    sa.Column("day_obs", sa.Integer, nullable=False),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("header_source", sa.String(32)),
+    sa.Column("priority", sa.Integer, nullable=False, default=0),
+    sa.Column("manifest_path", sa.Text),
+    sa.Column("registered_at", sa.Float, nullable=False),
+    sa.Column("captured_at", sa.Float),
+    sa.Column("archived_at", sa.Float),
+    sa.Column("archive_status", sa.Integer),
+    sa.Column("archive_description", sa.Text),
+    sa.Index("ix_image_day_obs", "day_obs"),
+    sa.Index("ix_image_archived_at", "archived_at"),
+)
+
+detector = sa.Table(
+    "detector",
+    metadata,
+    sa.Column("image", sa.String(64), sa.ForeignKey("image.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(16), primary_key=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("path", sa.Text),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("checksum", sa.String(80)),
+    sa.Column("error", sa.Text),
+    sa.Column("written_at", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+delivery = sa.Table(
+    "delivery",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("image", sa.String(64), sa.ForeignKey("image.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("item", sa.String(32), nullable=False),
+    sa.Column("destination", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("claimed_by", sa.String(128)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("enqueued_at", sa.Float, nullable=False),
+    sa.Column("transfer_started_at", sa.Float),
+    sa.Column("transferred_at", sa.Float),
+    sa.Column("ingested_at", sa.Float),
+    sa.Column("done_at", sa.Float),
+    sa.Column("failed_at", sa.Float),
+    sa.Column("remote_uri", sa.Text),
+    sa.Column("remote_size", sa.BigInteger),
+    sa.Column("remote_checksum", sa.String(80)),
+    sa.UniqueConstraint("image", "item", "destination", name="uq_delivery_item"),
+    sa.Index("ix_delivery_queue", "destination", "stage", "next_attempt_at"),
+)
+
+lock = sa.Table(
+    "lock",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("acquired_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)

@@ -1,0 +1,123 @@
+"""Delivery queue: idempotent enqueue, guarded claims, leases, retries, locks."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from lsst.ts.archiver.ledger import DeliveryStage, DeliveryStatus, Ledger, Trigger
+
+IMAGE = "MC_O_20261123_000007"
+
+
+def fill(ledger: Ledger, n: int, destinations: tuple[str, ...] = ("dbb",)) -> None:
+    expected = {f"R{i // 9:02d}_S{i % 9:02d}": i for i in range(n)}
+    ledger.register_image(
+        IMAGE, camera="LSSTCam", day_obs=20261123, expected=expected, trigger=Trigger.CATCH_UP, now=0.0
+    )
+    for name in expected:
+        ledger.enqueue(IMAGE, name, destinations, f"/staging/{name}.fits", now=0.0)
+
+
+def test_enqueue_twice_adds_nothing(ledger: Ledger) -> None:
+    fill(ledger, 3, ("oods", "dbb"))
+    assert ledger.enqueue(IMAGE, "R00_S00", ["oods", "dbb"], "/other", now=5.0) == 0
+    assert ledger.queue_depths() == {"oods": 3, "dbb": 3}
+
+
+def test_a_claimed_item_cannot_be_claimed_again_until_its_lease_expires(ledger: Ledger) -> None:
+    fill(ledger, 1)
+    (first,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w1", lease=10.0, now=1.0)
+    assert first.attempts == 1 and first.claimed_by == "w1"
+    assert ledger.claim("dbb", DeliveryStage.TRANSFER, "w2", now=5.0) == []
+    (again,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w2", now=12.0)
+    assert again.id == first.id and again.attempts == 2 and again.claimed_by == "w2"
+    # The first worker lost its claim: its late result is refused.
+    assert not ledger.mark_transferred(first.id, "w1", remote_uri="x", size=1, checksum=None, ingest=False)
+    assert ledger.mark_transferred(again.id, "w2", remote_uri="x", size=1, checksum=None, ingest=False)
+    assert ledger.deliveries()[0].stage is DeliveryStage.DONE
+
+
+def test_retry_waits_for_the_delay_and_keeps_the_error(ledger: Ledger) -> None:
+    fill(ledger, 1)
+    (item,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", now=1.0)
+    assert ledger.mark_retry(item.id, "w", "connection refused", delay=4.0, now=2.0)
+    assert ledger.claim("dbb", DeliveryStage.TRANSFER, "w", now=5.9) == []
+    (again,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", now=6.0)
+    assert again.last_error == "connection refused" and again.attempts == 2
+
+
+def test_transfer_then_ingest_stage(ledger: Ledger) -> None:
+    fill(ledger, 1)
+    (item,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", now=1.0)
+    ledger.mark_transferred(
+        item.id, "w", remote_uri="s3://b/k", size=7, checksum="md5:ab", ingest=True, now=2.0
+    )
+    assert ledger.claim("dbb", DeliveryStage.TRANSFER, "w", now=3.0) == []
+    (ingest,) = ledger.claim("dbb", DeliveryStage.INGEST, "w", now=3.0)
+    assert (ingest.remote_uri, ingest.remote_size, ingest.remote_checksum) == ("s3://b/k", 7, "md5:ab")
+    assert ledger.mark_ingested(ingest.id, "w", now=4.0)
+    done = ledger.deliveries()[0]
+    assert (done.stage, done.status_code, done.ingested_at) == (DeliveryStage.DONE, 0, 4.0)
+
+
+def test_release_claims_makes_items_due_at_once(ledger: Ledger) -> None:
+    fill(ledger, 2, ("oods", "dbb"))
+    ledger.claim("oods", DeliveryStage.TRANSFER, "dead", limit=5, lease=1000.0, now=1.0)
+    ledger.claim("dbb", DeliveryStage.TRANSFER, "dead", limit=5, lease=1000.0, now=1.0)
+    assert ledger.release_claims("oods") == 2
+    assert len(ledger.claim("oods", DeliveryStage.TRANSFER, "new", limit=5, now=2.0)) == 2
+    assert ledger.claim("dbb", DeliveryStage.TRANSFER, "new", limit=5, now=2.0) == []
+
+
+def test_retry_failed_resumes_at_the_stage_that_failed(ledger: Ledger) -> None:
+    fill(ledger, 2)
+    a, b = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", limit=2, now=1.0)
+    ledger.mark_failed(a.id, "w", DeliveryStatus.TRANSFER_FAILURE, "bucket missing", now=2.0)
+    ledger.mark_transferred(b.id, "w", remote_uri="x", size=1, checksum=None, ingest=True, now=2.0)
+    (b_ingest,) = ledger.claim("dbb", DeliveryStage.INGEST, "w", now=2.0)
+    ledger.mark_failed(b_ingest.id, "w", DeliveryStatus.INGEST_FAILURE, "registry locked", now=3.0)
+    assert ledger.retry_failed(destination="dbb", now=4.0) == 2
+    stages = {d.id: (d.stage, d.attempts) for d in ledger.deliveries()}
+    assert stages == {a.id: (DeliveryStage.TRANSFER, 0), b.id: (DeliveryStage.INGEST, 0)}
+
+
+def test_concurrent_workers_never_claim_the_same_item(ledger: Ledger) -> None:
+    fill(ledger, 120)
+    claimed: list[int] = []
+    guard = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def work(worker: str) -> None:
+        barrier.wait()
+        while True:
+            batch = ledger.claim("dbb", DeliveryStage.TRANSFER, worker, limit=3, now=1.0)
+            if not batch:
+                return
+            for item in batch:
+                assert ledger.mark_transferred(
+                    item.id, worker, remote_uri="x", size=1, checksum=None, ingest=False, now=1.0
+                )
+            with guard:
+                claimed.extend(item.id for item in batch)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    counts = Counter(claimed)
+    assert len(counts) == 120
+    assert max(counts.values()) == 1
+    assert all(d.stage is DeliveryStage.DONE and d.attempts == 1 for d in ledger.deliveries())
+
+
+def test_named_lock_has_one_holder_until_it_expires(ledger: Ledger) -> None:
+    assert ledger.acquire_lock("cleaner:/repo", "a", ttl=10.0, now=0.0)
+    assert not ledger.acquire_lock("cleaner:/repo", "b", ttl=10.0, now=5.0)
+    assert ledger.acquire_lock("cleaner:/repo", "a", ttl=10.0, now=5.0)
+    assert ledger.lock_holder("cleaner:/repo", now=6.0) == "a"
+    assert ledger.acquire_lock("cleaner:/repo", "b", ttl=10.0, now=16.0)
+    assert not ledger.release_lock("cleaner:/repo", "a")
+    assert ledger.release_lock("cleaner:/repo", "b")
+    assert ledger.lock_holder("cleaner:/repo") is None
