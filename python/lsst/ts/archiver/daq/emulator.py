@@ -16,6 +16,7 @@ from __future__ import annotations
 __all__ = ["DEFAULT_CAPACITY", "DEFAULT_DAQ_RELEASE", "EmulatedDaqStore", "EmulatedImageStream"]
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 import secrets
@@ -277,7 +278,7 @@ class EmulatedDaqStore(DaqStore):
             serial_number=serial,
             daq_version=DEFAULT_DAQ_RELEASE,
         )
-        return SourceMetadata(**{**source.__dict__, "size": source.expected_size})
+        return dataclasses.replace(source, size=source.expected_size)
 
     def create_image(
         self,
@@ -393,7 +394,7 @@ class EmulatedDaqStore(DaqStore):
         os.replace(temp, path)
         checksum = zlib.crc32(buffer)
         self._catalog.mark_source_complete(row.seq, str(source.location), checksum)
-        return SourceMetadata(**{**source.__dict__, "complete": True, "checksum": checksum})
+        return dataclasses.replace(source, complete=True, checksum=checksum)
 
     def write_pixels(
         self,
