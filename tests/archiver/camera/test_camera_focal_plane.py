@@ -174,3 +174,12 @@ def test_camera_identity_fields() -> None:
 def test_detector_file_name() -> None:
     det = LSSTCAM.detector("R01_S01")
     assert det.file_name("MC_O_20260315_000051") == "MC_O_20260315_000051_R01_S01.fits"
+
+
+def test_every_reb_location_round_trips_through_both_syntaxes() -> None:
+    for camera in (LSSTCAM, LSST_COMCAM, LATISS):
+        for reb in camera.rebs:
+            assert DaqLocation.parse(reb.name) == reb.location
+            assert DaqLocation.parse(reb.location.daq_name) == reb.location
+            assert camera.reb(reb.name) is reb
+            assert all(det.location == reb.location for det in reb.detectors)

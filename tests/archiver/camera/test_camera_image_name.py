@@ -3,8 +3,17 @@
 import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lsst.ts.archiver.camera import ImageName, InvalidImageNameError, day_obs_bounds, day_obs_for
+from lsst.ts.archiver.camera import (
+    CAMERA_CODES,
+    CONTROLLERS,
+    ImageName,
+    InvalidImageNameError,
+    day_obs_bounds,
+    day_obs_for,
+)
 
 
 def test_parse_and_format_round_trip() -> None:
@@ -82,3 +91,27 @@ def test_day_obs_bounds_are_inverse_of_day_obs_for() -> None:
     assert day_obs_for(end) == 20241124
     with pytest.raises(InvalidImageNameError):
         day_obs_bounds(20241199)
+
+
+@settings(max_examples=200)
+@given(
+    code=st.sampled_from(sorted(CAMERA_CODES)),
+    controller=st.sampled_from(sorted(CONTROLLERS)),
+    day=st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2099, 12, 31)),
+    seq=st.integers(1, 999_999),
+)
+def test_format_then_parse_round_trips_any_valid_name(
+    code: str, controller: str, day: datetime.date, seq: int
+) -> None:
+    day_obs = day.year * 10000 + day.month * 100 + day.day
+    name = ImageName(code, controller, day_obs, seq)
+    text = str(name)
+    assert len(text) == 20
+    assert ImageName.parse(text) == name
+
+
+@settings(max_examples=200)
+@given(tai=st.floats(min_value=9.5e8, max_value=4e9, allow_nan=False))
+def test_every_time_falls_inside_the_bounds_of_its_day_obs(tai: float) -> None:
+    begin, end = day_obs_bounds(day_obs_for(tai))
+    assert begin <= tai < end

@@ -198,19 +198,23 @@ LATISS: Camera = _build_latiss()
 CAMERAS: tuple[Camera, ...] = (LATISS, LSST_COMCAM, LSSTCAM)
 """All known cameras."""
 
-_ALIASES: dict[str, Camera] = {}
-for _camera in CAMERAS:
-    for _alias in (
-        _camera.name,
-        _camera.instrume,
-        _camera.camera_code,
-        _camera.csc_name,
-        _camera.archiver_name,
-        _camera.header_service_name,
-    ):
-        _ALIASES[_alias.lower()] = _camera
-_ALIASES["comcam"] = LSST_COMCAM
-_ALIASES["auxtel"] = LATISS
+
+def _aliases() -> dict[str, Camera]:
+    aliases: dict[str, Camera] = {"comcam": LSST_COMCAM, "auxtel": LATISS}
+    for camera in CAMERAS:
+        for alias in (
+            camera.name,
+            camera.instrume,
+            camera.camera_code,
+            camera.csc_name,
+            camera.archiver_name,
+            camera.header_service_name,
+        ):
+            aliases[alias.lower()] = camera
+    return aliases
+
+
+_ALIASES = _aliases()
 
 
 def get_camera(name: str) -> Camera:
