@@ -74,12 +74,13 @@ def encode_numpy(src: np.ndarray, n_groups: int, targets: np.ndarray, xor: int, 
     grouped = words.reshape(n_samples, n_groups, WORDS_PER_CCD_SAMPLE)
     src_u = src.view(np.uint32)
     buf = np.empty((n_groups, WORDS_PER_CCD_SAMPLE, _CHUNK), dtype=np.uint32)
+    value = np.empty(_CHUNK, dtype=np.uint32)
     tmp = np.empty(_CHUNK, dtype=np.uint32)
     for start in range(0, n_samples, _CHUNK):
         stop = min(start + _CHUNK, n_samples)
         n = stop - start
         block = buf[:, :, :n]
-        block.fill(0)
+        v = value[:n]
         t = tmp[:n]
         for g in range(n_groups):
             gw = block[g]
@@ -87,9 +88,14 @@ def encode_numpy(src: np.ndarray, n_groups: int, targets: np.ndarray, xor: int, 
                 row = src_u[targets[g * CHANNELS_PER_CCD + k], start:stop]
                 if int(np.max(row)) > VALUE_MASK:
                     return False
-                np.bitwise_xor(row, xor, out=t)
-                gw[word] |= t << np.uint32(offset)
+                np.bitwise_xor(row, xor, out=v)
+                if offset == 0:
+                    np.copyto(gw[word], v)
+                else:
+                    np.left_shift(v, offset, out=t)
+                    np.bitwise_or(gw[word], t, out=gw[word])
                 if offset + BITS_PER_VALUE > 32:
-                    gw[word + 1] |= t >> np.uint32(32 - offset)
+                    # The high bits start the next word: its first write, so no zero fill is needed.
+                    np.right_shift(v, 32 - offset, out=gw[word + 1])
         grouped[start:stop] = block.transpose(2, 0, 1)
     return True
