@@ -1,4 +1,4 @@
-"""Shared fixtures for the raw FITS writer tests."""
+"""Helpers shared by the raw FITS writer tests (pixels, metadata, validation)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pytest
 from astropy.io import fits
 
 from lsst.ts.archiver.camera import Detector
@@ -58,10 +57,3 @@ def open_verified(path: Path) -> fits.HDUList:
         for hdu in hdus:
             hdu.header  # noqa: B018 - force parsing (and checksum verification) of every HDU
         return hdus
-
-
-@pytest.fixture
-def write_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "staging"
-    directory.mkdir()
-    return directory
