@@ -239,6 +239,7 @@ def main() -> None:
         methods: dict[str, Callable[[Path], None]] = {
             "floor: numpy tofile": floor_writer(bias, args.fsync),
             "ours (RawFitsWriter)": ours_writer(detector, bias, False, args.fsync),
+            "ours, sample_bits=18 (DAQ)": ours_writer(detector, bias, False, args.fsync, 18),
             "fitsio, no checksums": fitsio_writer(detector, bias, checksum=False),
             "fitsio + write_checksum": fitsio_writer(detector, bias, checksum=True),
             "astropy writeto(checksum)": astropy_writer(detector, bias),

@@ -43,6 +43,11 @@ def test_words_sum_matches_reference(low: int, high: int, size: int) -> None:
     assert words_sum(data.astype(">i4")) == reference_sum(data)
 
 
+def test_words_sum_with_promised_sample_bits_matches_reference() -> None:
+    data = np.random.default_rng(3).integers(0, 2**18, size=(2048, 576), dtype=np.int32)
+    assert words_sum(data, sample_bits=18) == reference_sum(data)
+
+
 def test_words_sum_rejects_non_32_bit_arrays() -> None:
     with pytest.raises(TypeError, match="32-bit"):
         words_sum(np.zeros(4, dtype=np.int16))

@@ -223,6 +223,19 @@ def test_same_input_gives_byte_identical_files(tmp_path: Path) -> None:
     assert one.path.read_bytes() == two.path.read_bytes()
 
 
+def test_promised_18_bit_samples_give_the_same_file(tmp_path: Path) -> None:
+    detector = LSSTCAM.detector("R01_S01")
+    pixels = amplifier_pixels(detector)
+    metadata = exposure_metadata("MC_O_20260315_000051")
+    paths = []
+    for bits in (None, 18):
+        directory = tmp_path / str(bits)
+        directory.mkdir()
+        writer = RawFitsWriter(sample_bits=bits, sidecar=False)
+        paths.append(writer.write(directory, LSSTCAM, detector, pixels, metadata, written_at=TAI_BEGIN).path)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
 def test_datasums_are_reported_per_amplifier(tmp_path: Path) -> None:
     _, _, plain = write(tmp_path, LATISS, "R00_S00", "AT_O_20260315_000051", False)
     with open_verified(plain.path) as hdus:

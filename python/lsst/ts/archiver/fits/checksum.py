@@ -59,7 +59,7 @@ def add_ones_complement(*sums: int) -> int:
     return _fold(sum(sums))
 
 
-def words_sum(words: npt.NDArray[np.integer]) -> int:
+def words_sum(words: npt.NDArray[np.integer], *, sample_bits: int | None = None) -> int:
     """Ones' complement sum of an array of 32-bit words.
 
     Parameters
@@ -68,6 +68,10 @@ def words_sum(words: npt.NDArray[np.integer]) -> int:
         A 32-bit integer array (``int32``/``uint32`` in either byte order).
         Its element *values* are summed as unsigned 32-bit words, which is
         the sum of the data unit it serializes to in big-endian order.
+    sample_bits : `int`, optional
+        The caller guarantees every value is in ``0 .. 2**sample_bits - 1``
+        (the DAQ decoder yields 18-bit samples). At 19 or less this skips
+        the range check of the fast path; a wrong promise gives a wrong sum.
 
     Returns
     -------
@@ -82,7 +86,8 @@ def words_sum(words: npt.NDArray[np.integer]) -> int:
         # Fast path for camera data (18-bit samples): with every word below
         # 2**19, blocks of 8192 words sum exactly in native uint32, which is
         # ~4x faster than numpy's uint32 -> uint64 casting reduction.
-        if int(unsigned.max()) < _SMALL_WORD:
+        small = sample_bits is not None and 0 < sample_bits <= 19
+        if small or int(unsigned.max()) < _SMALL_WORD:
             whole = unsigned.size - unsigned.size % _BLOCK
             blocks = unsigned[:whole].reshape(-1, _BLOCK).sum(axis=1, dtype=np.uint32)
             total = int(blocks.sum(dtype=np.uint64)) + int(unsigned[whole:].sum(dtype=np.uint64))

@@ -185,6 +185,8 @@ def seal_image(
     data: npt.NDArray[np.int32],
     big_endian_out: npt.NDArray[np.int32],
     extra_cards: Sequence[Card] = (),
+    *,
+    sample_bits: int | None = None,
 ) -> SealedHdu:
     """Seal one int32 image HDU.
 
@@ -200,13 +202,15 @@ def seal_image(
         `SealedHdu`, so it must stay untouched until the HDU is written.
     extra_cards : `~collections.abc.Sequence` [`Card`], optional
         Per-file cards appended after the template.
+    sample_bits : `int`, optional
+        Promise that pixel values fit in this many bits (see `words_sum`).
 
     Returns
     -------
     hdu : `SealedHdu`
         Header, data buffer and fill.
     """
-    datasum = words_sum(data)
+    datasum = words_sum(data, sample_bits=sample_bits)
     np.copyto(big_endian_out, data, casting="equiv")
     header, checksum = seal_header(template, extra_cards, datasum)
     nbytes = big_endian_out.nbytes
