@@ -154,9 +154,9 @@ def fitsio_rice_writer(detector: Detector, pixels: np.ndarray) -> Callable[[Path
 
 
 def ours_writer(
-    detector: Detector, pixels: np.ndarray, compress: bool, fsync: bool
+    detector: Detector, pixels: np.ndarray, compress: bool, fsync: bool, sample_bits: int | None = None
 ) -> Callable[[Path], None]:
-    writer = RawFitsWriter(compress=compress, fsync=fsync, sidecar=False)
+    writer = RawFitsWriter(compress=compress, fsync=fsync, sidecar=False, sample_bits=sample_bits)
 
     def write(directory: Path) -> None:
         writer.write(directory, LSSTCAM, detector, pixels, METADATA, None, header_problem="benchmark")
