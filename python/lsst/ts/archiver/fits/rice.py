@@ -21,6 +21,8 @@ import numpy.typing as npt
 from .card import Card
 from .sanitize import is_structural_keyword
 
+_PASSED_THROUGH = frozenset({"ZHECKSUM", "ZDATASUM"})
+
 RICE_TILE_ROWS = 1
 """Rows per compression tile (one tile per row, the production convention)."""
 
@@ -34,7 +36,7 @@ def fitsio_records(cards: Sequence[Card]) -> list[dict[str, object]]:
     return [
         {"name": card.keyword, "value": card.value, "comment": card.comment}
         for card in cards
-        if not is_structural_keyword(card.keyword)
+        if not is_structural_keyword(card.keyword) or card.keyword in _PASSED_THROUGH
     ]
 
 

@@ -32,9 +32,10 @@ from ..camera import Camera, Detector, ImageName
 from ..metadata import make_sidecar, sidecar_path_for, write_sidecar
 from .atomic import AtomicFile
 from .card import Card, CardValue
+from .checksum import words_sum
 from .errors import PixelDataError
 from .extension import EXTENSION_KEYWORDS, extension_templates, reb_cond_template
-from .hdu import HeaderTemplate, SealedHdu, primary_cards, seal_empty, seal_image
+from .hdu import HeaderTemplate, SealedHdu, primary_cards, seal_empty, seal_header, seal_image
 from .header_file import HeaderServiceFile
 from .primary import ExposureMetadata, PrimaryHeader, build_primary_header, extension_extra_cards
 from .rice import append_rice_extensions
@@ -294,9 +295,20 @@ class RawFitsWriter:
         primary_hdu: SealedHdu,
         reb_hdu: SealedHdu | None,
     ) -> tuple[int, ...]:
-        from .checksum import words_sum
-
-        headers = [t.cards + tuple(extra) for t, extra in zip(templates, extras, strict=True)]
+        # ZDATASUM/ZHECKSUM: the checksums the image HDU has uncompressed (as
+        # fpack keeps them), so the pixels can be verified after decompression.
+        datasums = tuple(words_sum(img, sample_bits=self.sample_bits) for img in images)
+        headers = []
+        for template, extra, datasum in zip(templates, extras, datasums, strict=True):
+            _, image_checksum = seal_header(template, extra, datasum)
+            headers.append(
+                template.cards
+                + tuple(extra)
+                + (
+                    Card("ZHECKSUM", image_checksum, "HDU checksum of the uncompressed image"),
+                    Card("ZDATASUM", str(datasum), "data unit checksum of the uncompressed image"),
+                )
+            )
         extnames = [amp.extname for amp in detector.amplifiers]
         with AtomicFile(path, fsync=self.fsync) as out:
             out.write(primary_hdu.buffers())
@@ -310,7 +322,7 @@ class RawFitsWriter:
             if reb_hdu is not None:
                 out.reopen_for_append()
                 out.write(reb_hdu.buffers())
-        return tuple(words_sum(img, sample_bits=self.sample_bits) for img in images)
+        return datasums
 
     def _digest(self, path: Path) -> str:
         assert self.digest is not None
