@@ -10,7 +10,11 @@ Typical use::
         await remote.cmd_setScalars.set_start(int0=5, timeout=10)
 """
 
+from .base_csc import *  # noqa: F403
+from .base_csc_test_case import *  # noqa: F403
+from .configurable_csc import *  # noqa: F403
 from .controller import *  # noqa: F403
+from .csc_utils import *  # noqa: F403
 from .domain import *  # noqa: F403
 from .enums import *  # noqa: F403
 from .errors import *  # noqa: F403
