@@ -10,15 +10,20 @@ import numpy as np
 from astropy.io import fits
 
 from lsst.ts.archiver.camera import Detector
+from lsst.ts.archiver.daq import PixelGenerator
 from lsst.ts.archiver.fits import ExposureMetadata
 
 TAI_BEGIN = 1773615034.11  # 2026-03-15T22:50:34.110 TAI
 
 
-def amplifier_pixels(detector: Detector, seed: int = 0) -> np.ndarray:
-    """Random 18-bit camera-like pixels, shape (n_amps, 2048, 576), int32."""
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 2**18, size=(detector.n_amplifiers, 2048, 576), dtype=np.int32)
+def amplifier_pixels(detector: Detector, seed: int = 0, signal: float = 0.0) -> np.ndarray:
+    """Emulated camera pixels from the DAQ emulator's generator, (n_amps, 2048, 576) int32.
+
+    Bias level, read noise, cosmic rays and a saturated spot (plus a flat
+    illumination of ``signal`` ADU), 18-bit values, seeded by ``seed``.
+    """
+    generator = PixelGenerator(signal=signal)
+    return generator.detector_pixels(f"MC_O_20260315_{seed + 1:06d}", detector)
 
 
 def exposure_metadata(obsid: str, **extra: object) -> ExposureMetadata:

@@ -111,7 +111,9 @@ def test_raw_file_is_valid_and_reads_back_identically(tmp_path: Path, variant: s
                 stored = raw[index].header
                 assert stored["ZIMAGE"] is True and stored["ZCMPTYPE"] == "RICE_1" and stored["ZBITPIX"] == 32
                 assert (stored["ZTILE1"], stored["ZTILE2"]) == (576, 1)
-                assert stored["ZDATASUM"] == str(written.datasums[index - 1]) and len(stored["ZHECKSUM"]) == 16
+                assert (
+                    stored["ZDATASUM"] == str(written.datasums[index - 1]) and len(stored["ZHECKSUM"]) == 16
+                )
                 assert (stored["ZNAME1"], stored["ZVAL1"], stored["ZNAME2"], stored["ZVAL2"]) == (
                     "BLOCKSIZE",
                     32,
