@@ -208,7 +208,7 @@ class KafkaConfig:
     def common_client_config(self) -> dict[str, Any]:
         """Return the settings shared by every client (admin, producer,
         consumer): bootstrap servers, SASL, then the broker YAML file."""
-        config: dict[str, Any] = {"bootstrap.servers": self.broker_addr}
+        config: dict[str, Any] = {"bootstrap.servers": self.broker_addr, "socket.nagle.disable": True}
         if self.sasl is not None:
             config.update(self.sasl.client_config())
         config.update(self.broker_client_configuration)

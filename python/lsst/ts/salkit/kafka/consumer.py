@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from .codec import DecodeFailureLog, TopicCodec, WriterSchemaSource
 from .config import KafkaConfig
-from .history import PartitionReadState, plan_resume, plan_start
+from .history import OFFSET_BEGINNING, PartitionReadState, plan_resume, plan_start
 from .producer import BrokerConnectionMonitor
 
 #: Longest wait of one poll; also how quickly the thread notices `stop`.
@@ -78,6 +78,9 @@ class ChannelConsumer:
         Logger.
     name : `str`
         ``Name[:index]`` of the channel, for messages.
+    ensure_topics : callable, optional
+        Blocking call that creates missing topics; used when the broker comes
+        back after an outage without our topics (a broker with memory storage).
     """
 
     def __init__(
@@ -91,8 +94,10 @@ class ChannelConsumer:
         deliver: Callable[[list[Delivery]], None],
         log: logging.Logger,
         name: str,
+        ensure_topics: Callable[[list[str]], object] | None = None,
     ) -> None:
         self.group_id = group_id
+        self.ensure_topics = ensure_topics
         self.topics = topics
         self.schemas = schemas
         self.loop = loop
@@ -106,6 +111,7 @@ class ChannelConsumer:
         self._decode_failures = DecodeFailureLog(log)
         self._states: dict[str, PartitionReadState] = {}
         self._history_pending: set[str] = set()
+        self._lost_topics: set[str] = set()
         self._assigned = threading.Event()
         self._history_done = threading.Event()
         self._stop = threading.Event()
@@ -166,6 +172,8 @@ class ChannelConsumer:
             while not self._stop.is_set():
                 if self._stop_history_wait and self._history_pending:
                     self._abandon_history()
+                if self.monitor.down_since is not None:
+                    self._check_broker_back()
                 message = self._consumer.poll(POLL_TIMEOUT)
                 if message is None:
                     continue
@@ -199,6 +207,43 @@ class ChannelConsumer:
                 self._consumer.close()
             except Exception as e:
                 self.log.warning("Closing the Kafka consumer of %s: %s", self.name, e)
+
+    def _check_broker_back(self) -> None:
+        """While the broker is unreachable, probe it about once a second;
+        when it answers, recreate any of our topics it lost and refresh
+        metadata so the subscription picks them up again."""
+        now = time.monotonic()
+        if now < self._next_probe:
+            return
+        self._next_probe = now + 1.0
+        try:
+            metadata = self._consumer.list_topics(timeout=0.5)
+        except KafkaException:
+            return
+        self.monitor.on_success()
+        missing = sorted(set(self.topics) - set(metadata.topics))
+        if not missing:
+            return
+        self.log.warning(
+            "%s: the broker lost %d of our topics (e.g. %s; it may have restarted without persistent "
+            "storage); recreating them and reading them from their beginning",
+            self.name,
+            len(missing),
+            missing[0],
+        )
+        for topic in missing:
+            self._lost_topics.add(topic)
+        if self.ensure_topics is not None:
+            try:
+                self.ensure_topics(missing)
+            except Exception as e:
+                self.log.warning("%s: could not recreate topics: %s", self.name, e)
+        try:
+            self._consumer.list_topics(timeout=2.0)
+        except KafkaException:
+            pass
+
+    _next_probe = 0.0
 
     @staticmethod
     def _is_benign(error: KafkaError) -> bool:
@@ -278,9 +323,19 @@ class ChannelConsumer:
             if read_topic is None:
                 continue
             now_ms = int(time.time() * 1000)
-            low, high = consumer.get_watermark_offsets(partition, timeout=10.0)
+            try:
+                low, high = consumer.get_watermark_offsets(partition, timeout=10.0)
+            except KafkaException as e:
+                self.log.warning(
+                    "%s: cannot read the offsets of %s (%s); reading it from its start", self.name, topic, e
+                )
+                low, high = 0, 0
             previous = self._states.get(topic)
-            if previous is None:
+            if topic in self._lost_topics:
+                # The topic was recreated: all it holds was written after the outage.
+                self._lost_topics.discard(topic)
+                state = PartitionReadState(start_offset=OFFSET_BEGINNING)
+            elif previous is None:
                 state = plan_start(low, high, read_topic.history_depth, now_ms)
             elif previous.in_history:
                 state = previous

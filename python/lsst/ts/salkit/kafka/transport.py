@@ -144,6 +144,11 @@ class KafkaTransport(Transport):
         for codec, schema_id in zip(codecs, ids, strict=True):
             codec.schema_id = schema_id
 
+    def ensure_topics_blocking(self, kafka_topics: list[str]) -> None:
+        """Create missing topics (blocking; for the consumer threads)."""
+        admin = self._admin or TopicAdmin(self.config, self.log)
+        admin.create_missing_topics(kafka_topics)
+
     async def get_producer(self, write_topics: list[str]) -> SharedProducer:
         """Return the shared producer (made on first use), warmed up for
         ``write_topics``."""
@@ -253,6 +258,7 @@ class KafkaChannel(Channel):
             deliver=self._deliver,
             log=self.log,
             name=self.name_index,
+            ensure_topics=transport.ensure_topics_blocking,
         )
         self._consumer = consumer
         await transport.run_blocking(consumer.start)
