@@ -10,6 +10,7 @@ from fits_test_support import TAI_BEGIN, exposure_metadata
 from lsst.ts.archiver.camera import LATISS, LSSTCAM
 from lsst.ts.archiver.fits import (
     Card,
+    CorruptHeaderError,
     HeaderServiceFile,
     HeaderSource,
     build_primary_header,
@@ -129,3 +130,11 @@ def test_tai_times_convert_to_iso_and_mjd() -> None:
     assert tai_unix_to_isot(0.0) == "1970-01-01T00:00:00.000"
     assert tai_unix_to_isot(TAI_BEGIN) == "2026-03-15T22:50:34.110"
     assert mjd_from_tai_unix(86400.0) == 40588.0
+
+
+def test_header_file_of_another_image_is_refused() -> None:
+    other = HeaderServiceFile(primary=(Card("OBSID", "MC_O_20260315_000099"),), source="hs/other.yaml")
+    with pytest.raises(
+        CorruptHeaderError, match="hs/other.yaml: OBSID 'MC_O_20260315_000099' is not the image"
+    ):
+        build(other)

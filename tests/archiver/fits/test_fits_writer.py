@@ -280,3 +280,14 @@ def test_disk_full_while_writing_leaves_no_file(tmp_path: Path, monkeypatch: pyt
             tmp_path, LATISS, detector, amplifier_pixels(detector), exposure_metadata("AT_O_20260315_000051")
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_pickles_without_its_scratch_buffer(tmp_path: Path) -> None:
+    import pickle
+
+    writer = RawFitsWriter(compress=False, sidecar=False)
+    detector = LATISS.detector(0)
+    writer.write(
+        tmp_path, LATISS, detector, amplifier_pixels(detector), exposure_metadata("AT_O_20260315_000051")
+    )
+    assert len(pickle.dumps(writer)) < 10_000

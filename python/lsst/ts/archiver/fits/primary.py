@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from ..camera import Camera, Detector, ImageName
 from ..metadata import MARKER_COMMENT, MARKER_KEYWORD
 from .card import COMMENTARY_KEYWORDS, Card, CardValue
+from .errors import CorruptHeaderError
 from .header_file import HeaderServiceFile
 from .sanitize import HeaderChange, sanitize_cards
 
@@ -342,6 +343,11 @@ def build_primary_header(
     -------
     primary : `PrimaryHeader`
         Cards, source, conflicts and sanitation changes.
+
+    Raises
+    ------
+    CorruptHeaderError
+        If the header file's ``OBSID`` names another image.
     """
     writer = sanitize_cards(
         writer_primary_cards(
@@ -354,6 +360,12 @@ def build_primary_header(
     commentary: list[Card] = []
     conflicts: list[MergeConflict] = []
     if header is not None:
+        if header.obsid is not None and header.obsid.strip() != metadata.obsid:
+            raise CorruptHeaderError(
+                header.source,
+                f"OBSID {header.obsid!r} is not the image being written ({metadata.obsid}); "
+                "write without it (header=None) or fetch the right header file",
+            )
         source = HeaderSource.HEADER_SERVICE
         theirs = sanitize_cards(header.primary_cards_for(detector.name))
         changes += theirs.changes

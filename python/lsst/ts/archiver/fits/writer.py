@@ -159,6 +159,12 @@ class RawFitsWriter:
         self.sample_bits = sample_bits
         self._scratch: npt.NDArray[np.int32] | None = None
 
+    def __getstate__(self) -> dict[str, object]:
+        # Do not ship the scratch buffer (75 MB) to worker processes.
+        state = self.__dict__.copy()
+        state["_scratch"] = None
+        return state
+
     def _big_endian_buffer(self, count: int, shape: tuple[int, int]) -> npt.NDArray[np.int32]:
         full = (count, *shape)
         if self._scratch is None or self._scratch.shape[0] < count or self._scratch.shape[1:] != shape:
@@ -215,6 +221,8 @@ class RawFitsWriter:
             If the pixel arrays do not match the detector.
         DiskFullError, WritePermissionError, FitsWriteError
             If the file cannot be written; no partial file is left.
+        CorruptHeaderError
+            If ``header`` belongs to another image (its ``OBSID`` differs).
         lsst.ts.archiver.metadata.SidecarError
             If the sidecar cannot be made from the header (the FITS file
             is kept).
