@@ -14,6 +14,8 @@ from .base_csc import *  # noqa: F403
 from .base_csc_test_case import *  # noqa: F403
 from .configurable_csc import *  # noqa: F403
 from .controller import *  # noqa: F403
+from .csc_cmdline import *  # noqa: F403
+from .csc_commander import *  # noqa: F403
 from .csc_utils import *  # noqa: F403
 from .domain import *  # noqa: F403
 from .enums import *  # noqa: F403

@@ -6,7 +6,7 @@ and the end-to-end demonstration.
 
 from __future__ import annotations
 
-__all__ = ["CONFIG_SCHEMA", "TestCsc", "run_test_csc"]
+__all__ = ["CONFIG_SCHEMA", "TestCsc", "command_test_csc", "run_test_csc"]
 
 import asyncio
 import pathlib
@@ -17,6 +17,7 @@ import yaml
 
 from .base_csc import get_interface_version
 from .configurable_csc import ConfigurableCsc
+from .csc_commander import CscCommander
 from .enums import SalRetCode, State
 
 CONFIG_SCHEMA = yaml.safe_load(
@@ -166,3 +167,8 @@ def _is_private(name: str) -> bool:
 def run_test_csc() -> None:
     """Entry point of ``bin/run_test_csc``."""
     asyncio.run(TestCsc.amain(index=True))
+
+
+def command_test_csc() -> None:
+    """Entry point of ``bin/command_test_csc``."""
+    asyncio.run(CscCommander.amain(index=True, name="Test"))
