@@ -1,0 +1,15 @@
+"""Capture: read one DAQ source, decode it, write each detector's raw FITS file.
+
+A capture task (`CaptureTask`) covers one DAQ source (one REB, 1-3 CCDs).
+`capture_source` runs it in a worker process and returns a `SourceOutcome`
+with one `DetectorOutcome` per detector (status, file, size, timings,
+pixel statistics). `LocalCapturePool` runs tasks in a spawn-safe process
+pool behind the `CapturePool` interface, so a distributed queue can take
+its place. Nothing here imports salkit.
+"""
+
+from .pool import *  # noqa: F403
+from .stats import *  # noqa: F403
+from .status import *  # noqa: F403
+from .task import *  # noqa: F403
+from .worker import *  # noqa: F403

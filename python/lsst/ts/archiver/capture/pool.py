@@ -1,0 +1,109 @@
+"""Where capture tasks run: the `CapturePool` interface and a local process pool.
+
+The CSC only sees `CapturePool`. `LocalCapturePool` (the embedded default)
+runs tasks in a spawn-safe `concurrent.futures.ProcessPoolExecutor`; a
+distributed queue (several capture nodes) would implement the same two
+coroutines.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CapturePool", "LocalCapturePool"]
+
+import abc
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+from concurrent.futures.process import BrokenProcessPool
+
+from .status import CaptureStatus
+from .task import CaptureTask, DetectorOutcome, SourceOutcome
+from .worker import capture_source
+
+_log = logging.getLogger(__name__)
+
+
+def _warm_up() -> int:
+    """Import the capture code in a fresh worker process; return its pid."""
+    return os.getpid()
+
+
+class CapturePool(abc.ABC):
+    """Runs capture tasks somewhere and returns their outcomes."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Get the workers ready."""
+
+    @abc.abstractmethod
+    async def run(self, task: CaptureTask) -> SourceOutcome:
+        """Run one task; never raises for a failed capture (see the outcome's statuses)."""
+
+    @property
+    @abc.abstractmethod
+    def workers_alive(self) -> int:
+        """Number of worker processes alive."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop the workers (running tasks are abandoned; their images stay pending in the ledger)."""
+
+
+class LocalCapturePool(CapturePool):
+    """Capture tasks in local worker processes (started with ``spawn``).
+
+    Parameters
+    ----------
+    workers : `int`
+        Number of processes; 0 means one per CPU core.
+    """
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _make_executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    async def start(self) -> None:
+        if self._executor is None:
+            self._executor = self._make_executor()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._executor, _warm_up) for _ in range(self.workers)))
+
+    async def run(self, task: CaptureTask) -> SourceOutcome:
+        if self._executor is None:
+            self._executor = self._make_executor()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, capture_source, task)
+        except BrokenProcessPool as e:
+            _log.warning(
+                "Capture worker died while capturing %s %s; restarting the pool", task.obsid, task.location
+            )
+            broken, self._executor = self._executor, self._make_executor()
+            broken.shutdown(wait=False, cancel_futures=True)
+            description = f"capture worker process died ({e}); will retry"
+            outcomes = tuple(
+                DetectorOutcome(
+                    name=name, number=-1, status=CaptureStatus.UNEXPECTED, description=description
+                )
+                for name in task.detectors
+            )
+            return SourceOutcome(task.obsid, task.location, outcomes)
+
+    @property
+    def workers_alive(self) -> int:
+        if self._executor is None:
+            return 0
+        processes = getattr(self._executor, "_processes", None) or {}
+        return sum(1 for process in processes.values() if process.is_alive())
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)

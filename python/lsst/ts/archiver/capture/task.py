@@ -1,0 +1,144 @@
+"""What a capture worker is asked to do, and what it reports back.
+
+Both are small, picklable, immutable records: a task crosses a process
+boundary (and, later, a distributed queue).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CaptureOptions", "CaptureTask", "DetectorOutcome", "SourceOutcome", "image_staging_dir"]
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..camera import ImageName
+from ..fits import ExposureMetadata
+from .status import CaptureStatus
+
+
+def image_staging_dir(staging: str | os.PathLike[str], obsid: str) -> Path:
+    """``<staging>/<day_obs>/<obsid>``: where an image's files are written.
+
+    Raises
+    ------
+    lsst.ts.archiver.camera.InvalidImageNameError
+        If ``obsid`` is not a valid image name.
+    """
+    name = ImageName.parse(obsid)
+    return Path(staging) / str(name.day_obs) / name.obsid
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """Where and how a worker reads and writes (the same for every task of a CSC).
+
+    Parameters
+    ----------
+    daq_root : `str`
+        Root of the emulated DAQ store.
+    partition : `str`
+        DAQ partition.
+    folder : `str`
+        DAQ folder of the images.
+    staging : `str`
+        Staging root directory.
+    compress : `bool`
+        RICE_1-compress the amplifier extensions.
+    fsync : `bool`
+        Flush files to disk before returning.
+    """
+
+    daq_root: str
+    partition: str
+    folder: str
+    staging: str
+    compress: bool = False
+    fsync: bool = False
+
+
+@dataclass(frozen=True)
+class CaptureTask:
+    """Capture the detectors of one DAQ source of one image.
+
+    Parameters
+    ----------
+    options : `CaptureOptions`
+        Store and writer options.
+    obsid : `str`
+        Image name.
+    location : `str`
+        DAQ source location (``R22/Reb0``).
+    detectors : `tuple` [`str`, ...]
+        Names of the source's detectors to write (``R22_S00``); others of the
+        source are skipped (e.g. already written before a restart).
+    metadata : `ExposureMetadata`
+        The Archiver's own metadata of the image (camera events); the worker
+        adds the DAQ provenance.
+    header_text : `str` or `None`
+        Header Service file content (YAML), or None to write the Archiver's
+        metadata only (flagged ``HDRSRC = 'Archiver'``).
+    header_source : `str`
+        Where the header came from (for messages).
+    header_problem : `str` or `None`
+        Why there is no header (written as ``HDRNOTE``).
+    """
+
+    options: CaptureOptions
+    obsid: str
+    location: str
+    detectors: tuple[str, ...]
+    metadata: ExposureMetadata
+    header_text: str | None = None
+    header_source: str = ""
+    header_problem: str | None = None
+
+
+@dataclass(frozen=True)
+class DetectorOutcome:
+    """Result of capturing one detector.
+
+    Parameters
+    ----------
+    name : `str`
+        Detector name (``R22_S11``).
+    number : `int`
+        obs_lsst detector number.
+    status : `CaptureStatus`
+        Outcome.
+    description : `str`
+        The file written, or why it failed (with the offending values).
+    path : `str` or `None`
+        The raw FITS file, if written.
+    size : `int`
+        Bytes written (0 on failure).
+    retrieval_time : `float`
+        Seconds to read and decode the source (shared by its detectors).
+    write_time : `float`
+        Seconds to write this detector's file and sidecar.
+    median_signal, noise : `float`
+        Pixel statistics (ADU), NaN if unknown.
+    header_merged : `bool`
+        Whether a Header Service header was merged.
+    """
+
+    name: str
+    number: int
+    status: CaptureStatus
+    description: str
+    path: str | None = None
+    size: int = 0
+    retrieval_time: float = 0.0
+    write_time: float = 0.0
+    median_signal: float = float("nan")
+    noise: float = float("nan")
+    header_merged: bool = False
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """Result of one `CaptureTask`: one outcome per requested detector."""
+
+    obsid: str
+    location: str
+    detectors: tuple[DetectorOutcome, ...]

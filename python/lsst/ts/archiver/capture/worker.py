@@ -1,0 +1,257 @@
+"""`capture_source`: the body of one capture task, run in a worker process.
+
+Reads one source from the DAQ store by image name, decodes it, and for each
+requested detector merges the header, writes the raw FITS file and its JSON
+sidecar atomically and computes pixel statistics. Every error becomes a
+`CaptureStatus` in the returned outcome; nothing raises.
+"""
+
+from __future__ import annotations
+
+__all__ = ["capture_source", "classify_error"]
+
+import dataclasses
+import errno
+import os
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from ..camera import Camera
+from ..daq import (
+    DaqStore,
+    EmulatedDaqStore,
+    FolderNotFoundError,
+    ImageEvictedError,
+    ImageIncompleteError,
+    ImageMetadata,
+    ImageNotFoundError,
+    SourceDataError,
+    SourceMetadata,
+    SourceNotFoundError,
+    StoreUnavailableError,
+    stream_layout,
+)
+from ..fits import (
+    CorruptHeaderError,
+    DiskFullError,
+    ExposureMetadata,
+    FitsWriteError,
+    HeaderServiceFile,
+    PixelDataError,
+    RawFitsWriter,
+    WritePermissionError,
+    parse_header_file,
+)
+from ..metadata import SidecarError
+from .stats import detector_stats
+from .status import CaptureStatus
+from .task import CaptureOptions, CaptureTask, DetectorOutcome, SourceOutcome, image_staging_dir
+
+SAMPLE_BITS = 18
+"""DAQ samples are 18-bit values; the writer may skip its range check."""
+
+# Per-process caches: a worker process serves many tasks.
+_stores: dict[tuple[str, str], DaqStore] = {}
+_writers: dict[tuple[bool, bool], RawFitsWriter] = {}
+_buffers: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _store(options: CaptureOptions) -> DaqStore:
+    key = (options.daq_root, options.partition)
+    store = _stores.get(key)
+    if store is None:
+        store = EmulatedDaqStore(options.daq_root, options.partition, create=False)
+        _stores[key] = store
+    return store
+
+
+def _writer(options: CaptureOptions) -> RawFitsWriter:
+    key = (options.compress, options.fsync)
+    writer = _writers.get(key)
+    if writer is None:
+        writer = RawFitsWriter(
+            compress=options.compress, fsync=options.fsync, sidecar=True, sample_bits=SAMPLE_BITS
+        )
+        _writers[key] = writer
+    return writer
+
+
+def _buffer(source: SourceMetadata) -> np.ndarray:
+    """A reused decode buffer of the source's shape (one shape kept per process)."""
+    layout = stream_layout(source.kind)
+    shape = (layout.n_detectors, layout.amps_per_detector, source.naxis2, source.naxis1)
+    buffer = _buffers.get(shape)
+    if buffer is None:
+        _buffers.clear()
+        buffer = np.empty(shape, dtype=np.int32)
+        _buffers[shape] = buffer
+    return buffer
+
+
+def _make_directory(directory: Path) -> None:
+    """Create the image's staging directory, mapping failures to the writer's errors."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        message = f"cannot create staging directory {directory}: {e.strerror or e}; check the staging area"
+        if e.errno == errno.ENOSPC:
+            raise DiskFullError(message, directory, e.errno) from e
+        raise WritePermissionError(message, directory, e.errno) from e
+
+
+def classify_error(error: BaseException) -> CaptureStatus:
+    """Map an exception raised while capturing to a `CaptureStatus`."""
+    # Order matters: subclasses first.
+    table: tuple[tuple[type[BaseException], CaptureStatus], ...] = (
+        (StoreUnavailableError, CaptureStatus.DAQ_UNAVAILABLE),
+        (ImageEvictedError, CaptureStatus.IMAGE_EVICTED),
+        (ImageNotFoundError, CaptureStatus.IMAGE_NOT_FOUND),
+        (FolderNotFoundError, CaptureStatus.IMAGE_NOT_FOUND),
+        (SourceNotFoundError, CaptureStatus.SOURCE_MISSING),
+        (ImageIncompleteError, CaptureStatus.SOURCE_INCOMPLETE),
+        (SourceDataError, CaptureStatus.CORRUPT_DATA),
+        (PixelDataError, CaptureStatus.BAD_PIXEL_DATA),
+        (DiskFullError, CaptureStatus.STAGING_FULL),
+        (WritePermissionError, CaptureStatus.STAGING_NOT_WRITABLE),
+        (FitsWriteError, CaptureStatus.WRITE_FAILED),
+        (SidecarError, CaptureStatus.METADATA_FAILED),
+    )
+    for error_type, status in table:
+        if isinstance(error, error_type):
+            return status
+    return CaptureStatus.UNEXPECTED
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    if classify_error(error) is CaptureStatus.UNEXPECTED:
+        last = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+        return f"{type(error).__name__}: {text}{where}"
+    return text
+
+
+def _failed(task: CaptureTask, camera: Camera | None, error: BaseException) -> SourceOutcome:
+    status = classify_error(error)
+    description = _describe(error)
+    outcomes = []
+    for name in task.detectors:
+        number = camera.detector(name).id if camera is not None else -1
+        outcomes.append(DetectorOutcome(name=name, number=number, status=status, description=description))
+    return SourceOutcome(task.obsid, task.location, tuple(outcomes))
+
+
+def _with_daq_provenance(
+    metadata: ExposureMetadata, image: ImageMetadata, source: SourceMetadata
+) -> ExposureMetadata:
+    cards = source.header_cards()
+    # Without camera events (commanded or catch-up archiving, or a restart)
+    # the DAQ trigger time is the best estimate of the exposure start.
+    date_beg = metadata.date_beg if metadata.date_beg is not None else image.timestamp
+    date_end = metadata.date_end
+    if date_end is None:
+        date_end = date_beg + (metadata.exptime or 0.0)
+    return dataclasses.replace(
+        metadata,
+        date_beg=date_beg,
+        date_end=date_end,
+        date_trg=metadata.date_trg if metadata.date_trg is not None else image.timestamp,
+        daq_folder=image.folder,
+        daq_annotation=image.annotation,
+        image_tag=image.tag_hex,
+        daq_version=cards["DAQVERS"] or None,
+        firmware=cards["FIRMWARE"],
+        reb_serial=cards["CONTNUM"],
+    )
+
+
+def capture_source(task: CaptureTask) -> SourceOutcome:
+    """Capture the requested detectors of one DAQ source (blocking, CPU-heavy).
+
+    Parameters
+    ----------
+    task : `CaptureTask`
+        What to capture.
+
+    Returns
+    -------
+    outcome : `SourceOutcome`
+        One `DetectorOutcome` per detector of ``task.detectors``, in order.
+    """
+    options = task.options
+    camera: Camera | None = None
+    try:
+        store = _store(options)
+        camera = store.camera
+        header: HeaderServiceFile | None = None
+        header_problem = task.header_problem
+        if task.header_text is not None:
+            try:
+                header = parse_header_file(task.header_text, source=task.header_source or task.obsid)
+            except CorruptHeaderError as e:
+                header_problem = f"header file unusable: {e}"[:60]
+        started = time.monotonic()
+        image = store.find_image(task.obsid, options.folder)
+        source = image.source(task.location)
+        decoded = store.decode_source(task.obsid, source.location, options.folder, out=_buffer(source))
+        retrieval_time = time.monotonic() - started
+        directory = image_staging_dir(options.staging, task.obsid)
+        _make_directory(directory)
+    except Exception as e:
+        return _failed(task, camera, e)
+
+    metadata = _with_daq_provenance(task.metadata, image, source)
+    writer = _writer(options)
+    pixels_by_name = {detector.name: decoded.pixels[i] for i, detector in enumerate(decoded.detectors)}
+    outcomes: list[DetectorOutcome] = []
+    for name in task.detectors:
+        detector = camera.detector(name)
+        pixels = pixels_by_name.get(name)
+        if pixels is None:
+            outcomes.append(
+                DetectorOutcome(
+                    name=name,
+                    number=detector.id,
+                    status=CaptureStatus.SOURCE_MISSING,
+                    description=f"source {source.location} of image {task.obsid} does not hold {name}",
+                )
+            )
+            continue
+        started = time.monotonic()
+        try:
+            if detector.n_amplifiers != pixels.shape[0]:
+                pixels = pixels[: detector.n_amplifiers]
+            written = writer.write(
+                directory, camera, detector, pixels, metadata, header, header_problem=header_problem
+            )
+            stats = detector_stats(detector, pixels)
+        except Exception as e:
+            outcomes.append(
+                DetectorOutcome(
+                    name=name,
+                    number=detector.id,
+                    status=classify_error(e),
+                    description=_describe(e),
+                    retrieval_time=retrieval_time,
+                )
+            )
+            continue
+        outcomes.append(
+            DetectorOutcome(
+                name=name,
+                number=detector.id,
+                status=CaptureStatus.OK,
+                description=f"{os.path.basename(written.path)} written ({written.size} bytes)",
+                path=os.fspath(written.path),
+                size=written.size,
+                retrieval_time=retrieval_time,
+                write_time=time.monotonic() - started,
+                median_signal=stats.median_signal,
+                noise=stats.noise,
+                header_merged=header is not None,
+            )
+        )
+    return SourceOutcome(task.obsid, task.location, tuple(outcomes))

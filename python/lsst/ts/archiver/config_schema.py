@@ -1,0 +1,185 @@
+"""Configuration schema of the Archiver CSC (ATArchiver, CCArchiver, MTArchiver).
+
+One draft-07 JSON schema serves the three components; the destinations
+array embeds the delivery package's schema of one destination
+(`lsst.ts.archiver.delivery.DESTINATION_SCHEMA`). Defaults live in
+``config/<Component>/v1/_init.yaml``, not here (salkit does not apply
+schema defaults).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CONFIG_SCHEMA", "MAX_DESTINATIONS"]
+
+import copy
+from typing import Any
+
+import yaml
+
+from .delivery import DESTINATION_SCHEMA
+
+MAX_DESTINATIONS = 8
+"""Most destinations one Archiver delivers to (the ``archiverHealth.queueDepth`` array length)."""
+
+_SCHEMA_YAML = """
+$schema: http://json-schema.org/draft-07/schema#
+$id: https://github.com/lsst-ts/ts_archiver/blob/main/python/lsst/ts/archiver/config_schema.py
+title: Archiver v1
+description: >-
+  Configuration of an Archiver CSC (ATArchiver, CCArchiver or MTArchiver).
+  Relative paths are resolved against the CSC's working directory.
+type: object
+additionalProperties: false
+required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, cleanup, catch_up]
+properties:
+  daq:
+    description: Where the camera's images are read from.
+    type: object
+    additionalProperties: false
+    required: [root, partition, folder, wait_timeout]
+    properties:
+      root:
+        description: >-
+          Root directory of the DAQ image store. Today the store is the on-disk
+          emulator (lsst.ts.archiver.daq.EmulatedDaqStore); its partitions live in
+          <root>/<partition>. The store must exist (a missing store is a FAULT).
+        type: string
+        minLength: 1
+      partition:
+        description: >-
+          DAQ partition to read ('lat' for LATISS, 'comcam', 'camera' for LSSTCam);
+          blank for the camera's own partition.
+        type: string
+      folder:
+        description: DAQ folder holding the camera's images (normally 'raw').
+        type: string
+        minLength: 1
+      wait_timeout:
+        description: >-
+          Seconds to wait for an image to be complete in the DAQ store after the
+          camera announced it (a slow DAQ); after that the missing sources are
+          reported as failed.
+        type: number
+        exclusiveMinimum: 0
+  staging:
+    description: The local staging area where raw files are written before delivery.
+    type: object
+    additionalProperties: false
+    required: [directory, min_free_space]
+    properties:
+      directory:
+        description: >-
+          Directory for the raw FITS files, sidecars and expectedSensors manifests,
+          in <directory>/<day_obs>/<obsid>/. Created if missing; it must be
+          writable (else FAULT).
+        type: string
+        minLength: 1
+      min_free_space:
+        description: >-
+          Free space (GB) the staging area must keep; below it the Archiver goes
+          to FAULT (STAGING_FULL) rather than write partial files.
+        type: number
+        minimum: 0
+  fits:
+    description: How raw FITS files are written.
+    type: object
+    additionalProperties: false
+    required: [compress, fsync]
+    properties:
+      compress:
+        description: RICE_1-compress the amplifier extensions (one tile per row); lossless.
+        type: boolean
+      fsync:
+        description: Flush every file to disk before announcing it (slower; survives a power cut).
+        type: boolean
+  header_service:
+    description: The Header Service whose headers are merged into the primary HDU.
+    type: object
+    additionalProperties: false
+    required: [name, wait_timeout]
+    properties:
+      name:
+        description: >-
+          SAL name of the Header Service CSC (e.g. CCHeaderService); blank for the
+          camera's own.
+        type: string
+      wait_timeout:
+        description: >-
+          Seconds to wait after endOfImageTelemetry for the header
+          (largeFileObjectAvailable). A header that arrives before the files are
+          written is merged; otherwise the files are written with the Archiver's
+          own metadata and marked HDRSRC='Archiver'.
+        type: number
+        minimum: 0
+  destinations:
+    description: >-
+      Where every raw file goes (OODS, Data Backbone, Prompt Processing,
+      copies), each with its own durable queue, retries and optional Butler
+      ingest. At most 8.
+    type: array
+    maxItems: 8
+    items: {}
+  ledger_url:
+    description: >-
+      SQLAlchemy URL of the ledger (the Archiver's durable state), e.g.
+      sqlite:///var/archiver/ledger.sqlite3 or
+      postgresql+psycopg://archiver@host:5432/archiver; a plain path means SQLite.
+      Unreachable at start or while running: FAULT.
+    type: string
+    minLength: 1
+  workers:
+    description: Capture worker processes (decode + FITS write); 0 means one per CPU core.
+    type: integer
+    minimum: 0
+    maximum: 256
+  capture_attempts:
+    description: >-
+      Attempts per detector for transient capture errors (DAQ read errors,
+      write errors) before the detector is reported failed.
+    type: integer
+    minimum: 1
+    maximum: 100
+  cleanup:
+    description: Removal of staging files once their image is archived.
+    type: object
+    additionalProperties: false
+    required: [enabled, retention, interval]
+    properties:
+      enabled:
+        description: Delete staging files of archived images after the retention time.
+        type: boolean
+      retention:
+        description: Hours an archived image's staging files are kept.
+        type: number
+        minimum: 0
+      interval:
+        description: Seconds between cleanup passes.
+        type: number
+        exclusiveMinimum: 0
+  catch_up:
+    description: The catchUp command (DAQ catalog vs ledger).
+    type: object
+    additionalProperties: false
+    required: [rate, priority]
+    properties:
+      rate:
+        description: Most images per minute queued by a catch-up run, so live images keep priority.
+        type: number
+        exclusiveMinimum: 0
+      priority:
+        description: Delivery priority of catch-up images (live images use 0; higher goes first).
+        type: integer
+"""
+
+
+def _build_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = yaml.safe_load(_SCHEMA_YAML)
+    destination = copy.deepcopy(DESTINATION_SCHEMA)
+    for key in ("$schema", "$id"):
+        destination.pop(key, None)
+    schema["properties"]["destinations"]["items"] = destination
+    return schema
+
+
+CONFIG_SCHEMA: dict[str, Any] = _build_schema()
+"""The draft-07 configuration schema (title ``Archiver v1``), as a dict."""
