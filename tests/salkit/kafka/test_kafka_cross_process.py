@@ -166,3 +166,55 @@ async def test_component_with_300_topics_late_joiner_gets_every_event(
                 data = getattr(remote, f"evt_{event_name}").get()
                 assert data is not None, f"no history for {event_name}"
                 assert data.value == position
+
+
+async def test_real_csc_in_another_process_state_machine_fault_and_exit(
+    kafka_env: KafkaConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir = HERE.parents[1] / "data" / "config" / "Test" / "v1"
+    monkeypatch.setenv("LSST_SITE", "test")
+    code = (
+        "import sys\n"
+        "from lsst.ts.salkit.test_csc import run_test_csc\n"
+        f"sys.argv = ['run_test_csc', '7', '--configdir', {str(config_dir)!r}]\n"
+        "run_test_csc()\n"
+    )
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code, env=dict(os.environ))
+    try:
+        async with salkit.Domain() as domain:
+            remote = salkit.Remote(domain, "Test", 7)
+            await remote.start_task
+            state = await remote.evt_summaryState.next(flush=False, timeout=STD_TIMEOUT)
+            assert state.summaryState == salkit.State.STANDBY
+            heartbeat = await remote.evt_heartbeat.next(flush=True, timeout=STD_TIMEOUT)
+            assert heartbeat.private_origin == process.pid
+
+            states = await salkit.set_summary_state(remote, salkit.State.ENABLED, override="all_fields.yaml")
+            assert states == [salkit.State.STANDBY, salkit.State.DISABLED, salkit.State.ENABLED]
+            applied = await remote.evt_configurationApplied.aget(timeout=STD_TIMEOUT)
+            assert "all_fields.yaml" in applied.configurations
+
+            await remote.cmd_setScalars.set_start(int0=42, string0="over kafka", timeout=STD_TIMEOUT)
+            scalars = await remote.evt_scalars.next(flush=False, timeout=STD_TIMEOUT)
+            assert (scalars.int0, scalars.string0) == (42, "over kafka")
+
+            with pytest.raises(salkit.AckError) as info:
+                await remote.cmd_wait.set_start(
+                    ack=salkit.SalRetCode.CMD_FAILED, duration=0, timeout=STD_TIMEOUT
+                )
+            assert info.value.ackcmd.ack == salkit.SalRetCode.CMD_FAILED
+            assert "wait failed as requested" in info.value.ackcmd.result
+
+            remote.evt_summaryState.flush()
+            await remote.cmd_fault.start(timeout=STD_TIMEOUT)
+            state = await remote.evt_summaryState.next(flush=False, timeout=STD_TIMEOUT)
+            assert state.summaryState == salkit.State.FAULT
+            error = await remote.evt_errorCode.aget(timeout=STD_TIMEOUT)
+            assert error.errorCode == 1
+
+            await salkit.set_summary_state(remote, salkit.State.OFFLINE)
+            assert await asyncio.wait_for(process.wait(), STD_TIMEOUT) == 0
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()

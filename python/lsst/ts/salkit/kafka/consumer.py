@@ -11,10 +11,12 @@ from __future__ import annotations
 __all__ = ["ChannelConsumer", "ReadTopic"]
 
 import asyncio
+import atexit
 import dataclasses
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +38,20 @@ DRAIN_BATCH = 500
 MAX_SEQUENTIAL_READ_ERRORS = 3
 
 Delivery = tuple[str, dict[str, Any], bool]
+
+_running: weakref.WeakSet[ChannelConsumer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_running_consumers() -> None:
+    """Stop consumer threads still running at interpreter exit (a Domain
+    that was never closed): librdkafka must not be polled while Python
+    finalizes."""
+    consumers = list(_running)
+    for consumer in consumers:
+        consumer.stop()
+    for consumer in consumers:
+        consumer.join(2.0)
 
 
 @dataclasses.dataclass
@@ -129,6 +145,7 @@ class ChannelConsumer:
             on_lost=self._on_lost,
         )
         self._thread.start()
+        _running.add(self)
 
     def wait_ready(self, timeout: float) -> bool:
         """Block until partitions are assigned and all history delivered,

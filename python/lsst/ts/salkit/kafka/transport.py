@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import os
 import secrets
 import string
 import typing
@@ -71,8 +72,11 @@ class KafkaTransport(Transport):
 
     def __init__(self, topic_subname: str | None = None, config: KafkaConfig | None = None) -> None:
         if config is None:
-            config = KafkaConfig.from_environ()
-        if topic_subname and topic_subname != config.topic_subname:
+            environ = dict(os.environ)
+            if topic_subname:
+                environ["LSST_TOPIC_SUBNAME"] = topic_subname
+            config = KafkaConfig.from_environ(environ)
+        elif topic_subname and topic_subname != config.topic_subname:
             config = dataclasses.replace(config, topic_subname=topic_subname)
         super().__init__(config.topic_subname)
         self.config = config
