@@ -291,3 +291,19 @@ def test_writer_pickles_without_its_scratch_buffer(tmp_path: Path) -> None:
         tmp_path, LATISS, detector, amplifier_pixels(detector), exposure_metadata("AT_O_20260315_000051")
     )
     assert len(pickle.dumps(writer)) < 10_000
+
+
+def test_compressed_checksums_are_right_when_offsets_must_be_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lsst.ts.archiver.fits import rice
+
+    monkeypatch.setattr(rice, "_is_header_span", lambda fd, start, data: False)
+    detector = LATISS.detector(0)
+    written = RawFitsWriter(compress=True, sidecar=False).write(
+        tmp_path, LATISS, detector, amplifier_pixels(detector), exposure_metadata("AT_O_20260315_000051")
+    )
+    run_fitsverify(written.path)
+    with fitsio.FITS(str(written.path)) as f:
+        for hdu in f:
+            hdu.verify_checksum()

@@ -167,7 +167,8 @@ def seal_header(template: HeaderTemplate, extra_cards: Sequence[Card], datasum: 
     extra = render_cards(tuple(extra_cards)) if extra_cards else b""
     datasum_card = format_card(Card("DATASUM", str(datasum), DATASUM_COMMENT))
     placeholder = format_card(Card("CHECKSUM", CHECKSUM_PLACEHOLDER, CHECKSUM_COMMENT))
-    used = len(template.body) + len(extra) + 3 * len(END_CARD)
+    # template + extra + CHECKSUM + DATASUM + END, then blank fill.
+    used = len(template.body) + len(extra) + len(placeholder) + len(datasum_card) + len(END_CARD)
     tail = END_CARD + b" " * pad_to_block(used)
     total = add_ones_complement(
         template.body_sum,

@@ -30,7 +30,7 @@ import numpy.typing as npt
 from .. import __version__
 from ..camera import Camera, Detector, ImageName
 from ..metadata import make_sidecar, sidecar_path_for, write_sidecar
-from .atomic import AtomicFile
+from .atomic import AtomicFile, translate_os_error
 from .card import Card, CardValue
 from .checksum import words_sum
 from .errors import PixelDataError
@@ -324,8 +324,6 @@ class RawFitsWriter:
             try:
                 append_rice_extensions(out.temp_path, images, headers, extnames)
             except OSError as e:
-                from .atomic import translate_os_error
-
                 raise translate_os_error(e, path, "compress into") from e
             if reb_hdu is not None:
                 out.reopen_for_append()
