@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ButlerLayerError", "RepositoryError", "UnknownInstrumentError"]
+__all__ = ["ButlerLayerError", "RegistryUnavailableError", "RepositoryError", "UnknownInstrumentError"]
 
 
 class ButlerLayerError(RuntimeError):
@@ -15,3 +15,7 @@ class RepositoryError(ButlerLayerError):
 
 class UnknownInstrumentError(ButlerLayerError, ValueError):
     """An instrument name is not one ts_archiver can register."""
+
+
+class RegistryUnavailableError(ButlerLayerError):
+    """The registry database is unreachable or locked; retry the call later."""

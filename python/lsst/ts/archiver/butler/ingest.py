@@ -22,18 +22,28 @@ ingester serializes its own calls.
 
 from __future__ import annotations
 
-__all__ = ["TRANSFER_MODES", "FileResult", "FileStatus", "IngestReport", "RawFile", "RawIngester"]
+__all__ = [
+    "TRANSFER_MODES",
+    "FileResult",
+    "FileStatus",
+    "IngestReport",
+    "RawFile",
+    "RawIngester",
+    "is_registry_unavailable",
+]
 
+import contextlib
 import enum
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy
 from astro_metadata_translator import ObservationInfo
 from lsst.daf.butler import (
     Butler,
@@ -55,6 +65,7 @@ from ..metadata import (
     read_sidecar,
     sidecar_path_for,
 )
+from .errors import RegistryUnavailableError
 from .formatter import RawFitsFormatter
 from .instrument import register_instrument, register_physical_filter
 from .records import exposure_records
@@ -67,6 +78,49 @@ TRANSFER_MODES = frozenset({"direct", "copy", "move", "link", "hardlink", "symli
 """Transfer modes `RawIngester` accepts (``direct`` for OODS, ``copy`` for the DBB)."""
 
 _FITS_SIGNATURE = b"SIMPLE  ="
+
+
+def is_registry_unavailable(error: BaseException) -> bool:
+    """Tell whether an exception (or one it was raised from) means the
+    registry database is unreachable or locked, i.e. worth a later retry.
+
+    Parameters
+    ----------
+    error : `BaseException`
+        The exception.
+
+    Returns
+    -------
+    unavailable : `bool`
+        `True` for SQLAlchemy operational/interface errors and invalidated
+        connections anywhere in the ``__cause__``/``__context__`` chain.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, RegistryUnavailableError | sqlalchemy.exc.OperationalError):
+            return True
+        if isinstance(current, sqlalchemy.exc.InterfaceError):
+            return True
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _registry_errors(butler: Butler) -> Iterator[None]:
+    try:
+        yield
+    except RegistryUnavailableError:
+        raise
+    except Exception as e:
+        if is_registry_unavailable(e):
+            raise RegistryUnavailableError(
+                f"The registry of {butler} is unreachable or locked ({e}); retry later: ingest is idempotent"
+            ) from e
+        raise
 
 
 class FileStatus(enum.Enum):
@@ -277,11 +331,18 @@ class RawIngester:
         Returns
         -------
         report : `IngestReport`
-            One `FileResult` per file, in input order. Failures are reported
-            there, never raised; only an unreachable registry raises.
+            One `FileResult` per file, in input order. Failures of files or
+            exposures are reported there, never raised.
+
+        Raises
+        ------
+        RegistryUnavailableError
+            Raised if the registry database cannot be reached or is locked;
+            nothing is lost: retry the same call later (already ingested
+            files then come back `FileStatus.ALREADY_PRESENT`).
         """
         start = time.perf_counter()
-        with self._lock:
+        with self._lock, _registry_errors(self.butler):
             items = [self._item(i, f) for i, f in enumerate(files)]
             timings = {"metadata": 0.0, "records": 0.0, "ingest": 0.0}
             t0 = time.perf_counter()
@@ -449,6 +510,8 @@ class RawIngester:
             exposure_recs = self._sync_exposure(info)
             dataset_type = self._raw_type()
         except Exception as e:
+            if is_registry_unavailable(e):
+                raise
             for item in items:
                 item.fail(FileStatus.INGEST_FAILURE, f"Cannot register exposure {first.observation_id}: {e}")
             timings["records"] += time.perf_counter() - t0
@@ -523,6 +586,8 @@ class RawIngester:
         try:
             self._butler_ingest(items)
         except Exception as e:
+            if is_registry_unavailable(e):
+                raise
             if len(items) == 1:
                 items[0].fail(FileStatus.INGEST_FAILURE, f"Ingest of {items[0].given} failed: {e}")
                 return

@@ -126,14 +126,20 @@ class TemporaryPostgres:
                 "--encoding=UTF8",
                 "--no-sync",
             )
-            options = (
-                f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off"
-            )
+        except subprocess.CalledProcessError as e:
+            self.stop()
+            raise RuntimeError(f"PostgreSQL initdb failed: {e.stderr.strip()}") from e
+        self._start_server()
+        return self
+
+    def _start_server(self) -> None:
+        assert self._dir is not None
+        options = f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        try:
             self._run(
                 str(self._bin / "pg_ctl"),
                 "-D",
-                str(data),
+                str(self._dir / "data"),
                 "-o",
                 options,
                 "-l",
@@ -148,7 +154,32 @@ class TemporaryPostgres:
             self.stop()
             raise RuntimeError(f"PostgreSQL failed to start: {e.stderr.strip()}\n{log}") from e
         self._started = True
-        return self
+
+    def _stop_server(self, mode: str = "immediate") -> None:
+        if self._dir is not None and self._started:
+            self._run(
+                str(self._bin / "pg_ctl"),
+                "-D",
+                str(self._dir / "data"),
+                "-m",
+                mode,
+                "-w",
+                "stop",
+                check=False,
+            )
+            self._started = False
+
+    def pause(self) -> None:
+        """Stop the server but keep the cluster (to test an unreachable registry).
+
+        Clients are disconnected; committed data survives.
+        """
+        self._stop_server("fast")
+
+    def resume(self) -> None:
+        """Start a paused server again on the same port."""
+        if not self._started:
+            self._start_server()
 
     def _log(self) -> str:
         if self._dir is None:
@@ -180,12 +211,7 @@ class TemporaryPostgres:
         """Stop the server and delete the cluster (idempotent)."""
         if self._dir is None:
             return
-        data = self._dir / "data"
-        if self._started:
-            self._run(
-                str(self._bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", check=False
-            )
-            self._started = False
+        self._stop_server()
         shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
 
