@@ -205,18 +205,22 @@ def _warm(_: int) -> int:
     return os.getpid()
 
 
-def pool_speedup(directory: Path, n_ccds: int) -> tuple[float, float]:
-    with ProcessPoolExecutor(1) as pool:
-        list(pool.map(_warm, range(1)))
-        start = time.perf_counter()
-        list(pool.map(_pool_write, [str(directory)] * n_ccds, range(n_ccds)))
-        one = time.perf_counter() - start
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(_warm, range(4)))
-        start = time.perf_counter()
-        list(pool.map(_pool_write, [str(directory)] * n_ccds, range(n_ccds)))
-        two = time.perf_counter() - start
-    return one, two
+def pool_speedup(directory: Path, n_ccds: int, rounds: int = 2) -> tuple[float, float]:
+    """Best-of-``rounds`` wall time for ``n_ccds`` compressed CCDs with 1 and with 2 processes.
+
+    The two pools are alternated so that load from other jobs on the
+    machine hits both alike; the minimum is the least disturbed run.
+    """
+    timings: dict[int, list[float]] = {1: [], 2: []}
+    with ProcessPoolExecutor(1) as one, ProcessPoolExecutor(2) as two:
+        list(one.map(_warm, range(1)))
+        list(two.map(_warm, range(4)))
+        for _ in range(rounds):
+            for workers, pool in ((1, one), (2, two)):
+                start = time.perf_counter()
+                list(pool.map(_pool_write, [str(directory)] * n_ccds, range(n_ccds)))
+                timings[workers].append(time.perf_counter() - start)
+    return min(timings[1]), min(timings[2])
 
 
 def main() -> None:
@@ -276,7 +280,7 @@ def main() -> None:
             )
 
         one, two = pool_speedup(Path(tmp), args.ccds)
-        print(f"\nProcess pool, {args.ccds} compressed CCDs: 1 process {one:.2f} s, 2 processes {two:.2f} s, "
+        print(f"\nProcess pool, {args.ccds} compressed CCDs (best of 2): 1 process {one:.2f} s, 2 processes {two:.2f} s, "
               f"speed-up {one / two:.2f}x ({args.ccds * megabytes / two:.0f} MB/s)")  # fmt: skip
 
         print("\nBytes on disk (one CCD)")
