@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,24 @@ def test_fsync_flushes_file_and_directory(tmp_path: Path, monkeypatch: pytest.Mo
     with AtomicFile(tmp_path / "a.fits", fsync=True) as out:
         out.write([b"x"])
     assert len(synced) == 2  # the file, then the directory entry
+
+
+def test_real_file_size_limit_is_reported_as_disk_full(tmp_path: Path) -> None:
+    """The kernel refuses the write (EFBIG under RLIMIT_FSIZE): no monkeypatching."""
+    script = f"""
+import resource, signal, sys
+from lsst.ts.archiver.fits import AtomicFile, DiskFullError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+try:
+    with AtomicFile({str(tmp_path / "big.fits")!r}) as out:
+        out.write([bytes(1_000_000)])
+except DiskFullError as e:
+    print("DiskFullError", e.path)
+    sys.exit(0)
+sys.exit(1)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"DiskFullError {tmp_path / 'big.fits'}"
+    assert leftovers(tmp_path) == []
