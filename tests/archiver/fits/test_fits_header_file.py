@@ -89,3 +89,13 @@ def test_unreadable_file_is_a_corrupt_header_naming_the_path(tmp_path: Path) -> 
     missing = tmp_path / "missing.yaml"
     with pytest.raises(CorruptHeaderError, match="missing.yaml: cannot be read"):
         read_header_file(missing)
+
+
+def test_announced_md5_is_checked() -> None:
+    import hashlib
+
+    text = render_header_file(SAMPLE).encode()
+    good = hashlib.md5(text).hexdigest()
+    assert parse_header_file(text, source="u", expected_md5=good.upper()).primary == SAMPLE.primary
+    with pytest.raises(CorruptHeaderError, match="u: MD5 .* differs from the announced 0123"):
+        parse_header_file(text[:-10], source="u", expected_md5="0123" + good[4:])

@@ -29,6 +29,7 @@ __all__ = [
     "render_header_file",
 ]
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -128,7 +129,9 @@ def _cards(section: str, entries: Any, source: str) -> tuple[Card, ...]:
     return tuple(_card_from_entry(entry, section, i, source) for i, entry in enumerate(entries))
 
 
-def parse_header_file(text: str | bytes, *, source: str = "<memory>") -> HeaderServiceFile:
+def parse_header_file(
+    text: str | bytes, *, source: str = "<memory>", expected_md5: str | None = None
+) -> HeaderServiceFile:
     """Parse the YAML text of a Header Service header file.
 
     Parameters
@@ -137,6 +140,9 @@ def parse_header_file(text: str | bytes, *, source: str = "<memory>") -> HeaderS
         The file content.
     source : `str`, optional
         Path or URL, used in error messages.
+    expected_md5 : `str`, optional
+        MD5 hex digest announced with the file (``largeFileObjectAvailable``
+        ``checkSum``); checked against the bytes when given and not empty.
 
     Returns
     -------
@@ -146,9 +152,18 @@ def parse_header_file(text: str | bytes, *, source: str = "<memory>") -> HeaderS
     Raises
     ------
     CorruptHeaderError
-        If the text is empty, not UTF-8, not YAML, not a mapping, lacks
-        ``PRIMARY``, has an unknown section or a malformed entry.
+        If the MD5 differs, or the text is empty, not UTF-8, not YAML, not a
+        mapping, lacks ``PRIMARY``, has an unknown section or a malformed
+        entry.
     """
+    if expected_md5:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        if actual.lower() != expected_md5.strip().lower():
+            raise CorruptHeaderError(
+                source,
+                f"MD5 {actual} of the {len(data)} bytes received differs from the announced {expected_md5}",
+            )
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
