@@ -69,6 +69,11 @@ def test_overlong_string_is_truncated_to_what_a_card_holds() -> None:
     assert changes == ["truncated: longer than the 68 characters a card holds"]
 
 
+def test_huge_string_is_truncated_quickly() -> None:
+    cards, _ = only("OBJECT", "'a" * 5_000_000)
+    assert cards["OBJECT"].value == "'a" * 22 + "'"
+
+
 def test_quotes_count_twice_when_truncating() -> None:
     cards, _ = only("OBJECT", "'" * 50)
     assert cards["OBJECT"].value == "'" * 34

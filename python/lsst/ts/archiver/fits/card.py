@@ -171,7 +171,7 @@ def format_card(card: Card) -> bytes:
         text = "" if value is None else str(value)
         if not text.isascii() or not text.isprintable():
             raise ValueError(f"{keyword or 'blank'} text {text!r} is not printable ASCII")
-        line = keyword.ljust(8) + ("  " if keyword else "  ") + text
+        line = keyword.ljust(8) + "  " + text
         return line[:CARD_SIZE].ljust(CARD_SIZE).encode("ascii")
     value_text = format_value(value)
     if is_standard_keyword(keyword):

@@ -177,9 +177,8 @@ def _clean_string(text: str, changes: list[str]) -> str:
         changes.append("non-ASCII or control characters replaced")
     doubled = text.count("'")
     if len(text) + doubled > _MAX_STRING:
-        limit = _MAX_STRING
-        cut = text
-        while len(cut) + cut.count("'") > limit:
+        cut = text[:_MAX_STRING]
+        while len(cut) + cut.count("'") > _MAX_STRING:
             cut = cut[:-1]
         text = cut
         changes.append(f"longer than the {_MAX_STRING} characters a card holds")
