@@ -10,7 +10,6 @@ from fits_test_support import TAI_BEGIN, exposure_metadata
 from lsst.ts.archiver.camera import LATISS, LSSTCAM
 from lsst.ts.archiver.fits import (
     Card,
-    CorruptHeaderError,
     HeaderServiceFile,
     HeaderSource,
     build_primary_header,
@@ -132,9 +131,12 @@ def test_tai_times_convert_to_iso_and_mjd() -> None:
     assert mjd_from_tai_unix(86400.0) == 40588.0
 
 
-def test_header_file_of_another_image_is_refused() -> None:
-    other = HeaderServiceFile(primary=(Card("OBSID", "MC_O_20260315_000099"),), source="hs/other.yaml")
-    with pytest.raises(
-        CorruptHeaderError, match="hs/other.yaml: OBSID 'MC_O_20260315_000099' is not the image"
-    ):
-        build(other)
+def test_header_file_of_another_image_is_ignored_and_noted(caplog: pytest.LogCaptureFixture) -> None:
+    other = HeaderServiceFile(
+        primary=(Card("OBSID", "MC_O_20260315_000099"), Card("EXPTIME", 99.0)), source="hs/other.yaml"
+    )
+    primary = build(other)
+    values = primary.as_dict()
+    assert primary.source is HeaderSource.ARCHIVER and values["EXPTIME"] == 15.0
+    assert values["HDRNOTE"] == "header file is for MC_O_20260315_000099"
+    assert "hs/other.yaml is for OBSID 'MC_O_20260315_000099'" in caplog.text

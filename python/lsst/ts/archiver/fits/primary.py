@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 from ..camera import Camera, Detector, ImageName
 from ..metadata import MARKER_COMMENT, MARKER_KEYWORD
 from .card import COMMENTARY_KEYWORDS, Card, CardValue
-from .errors import CorruptHeaderError
 from .header_file import HeaderServiceFile
 from .sanitize import HeaderChange, sanitize_cards
 
@@ -344,10 +343,11 @@ def build_primary_header(
     primary : `PrimaryHeader`
         Cards, source, conflicts and sanitation changes.
 
-    Raises
-    ------
-    CorruptHeaderError
-        If the header file's ``OBSID`` names another image.
+    Notes
+    -----
+    A header file whose ``OBSID`` names another image is ignored (logged as
+    an error): the file is written as if there were no header, with
+    ``HDRNOTE`` naming the other OBSID.
     """
     writer = sanitize_cards(
         writer_primary_cards(
@@ -359,13 +359,19 @@ def build_primary_header(
     order = [c.keyword for c in writer.cards if c.keyword not in COMMENTARY_KEYWORDS]
     commentary: list[Card] = []
     conflicts: list[MergeConflict] = []
+    if header is not None and header.obsid is not None and header.obsid.strip() != metadata.obsid:
+        # A header of another image must not describe this one: never lose
+        # the image, write it from the Archiver's metadata and say why.
+        _log.error(
+            "%s %s: Header Service file %s is for OBSID %r; writing the Archiver's metadata only",
+            metadata.obsid,
+            detector.name,
+            header.source,
+            header.obsid,
+        )
+        header_problem = f"header file is for {header.obsid.strip()[:40]}"
+        header = None
     if header is not None:
-        if header.obsid is not None and header.obsid.strip() != metadata.obsid:
-            raise CorruptHeaderError(
-                header.source,
-                f"OBSID {header.obsid!r} is not the image being written ({metadata.obsid}); "
-                "write without it (header=None) or fetch the right header file",
-            )
         source = HeaderSource.HEADER_SERVICE
         theirs = sanitize_cards(header.primary_cards_for(detector.name))
         changes += theirs.changes

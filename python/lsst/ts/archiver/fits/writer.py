@@ -221,8 +221,6 @@ class RawFitsWriter:
             If the pixel arrays do not match the detector.
         DiskFullError, WritePermissionError, FitsWriteError
             If the file cannot be written; no partial file is left.
-        CorruptHeaderError
-            If ``header`` belongs to another image (its ``OBSID`` differs).
         lsst.ts.archiver.metadata.SidecarError
             If the sidecar cannot be made from the header (the FITS file
             is kept).
