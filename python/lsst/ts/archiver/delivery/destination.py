@@ -1,0 +1,174 @@
+"""`Destination`: the blocking work of one configured destination.
+
+It owns a `Transferrer` for the target, the Butler ingester (opened lazily,
+on first use, so that an unreachable registry is a retryable failure and
+not a start-up crash) and, for role ``prompt``, the notification sink.
+Methods block; `~lsst.ts.archiver.delivery.DeliveryService` runs them in
+threads.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Destination", "IngesterFactory", "open_ingester"]
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+
+from ..butler import IngestReport, RawFile, RawIngester, open_or_create_repository, open_repository
+from ..ledger import MANIFEST_ITEM, DeliveryRecord, ImageRecord
+from ..metadata import sidecar_path_for
+from .config import DestinationConfig, DestinationRole
+from .errors import PermanentDeliveryError, UnsafeNameError
+from .keys import check_file_name, object_key
+from .notifications import NotificationSink, bucket_notification, make_sink
+from .transfer import Transferrer, TransferResult
+
+_log = logging.getLogger(__name__)
+
+IngesterFactory = Callable[[DestinationConfig], RawIngester]
+"""Makes the Butler ingester of a destination (blocking; may raise)."""
+
+
+def open_ingester(config: DestinationConfig) -> RawIngester:
+    """Open (or create) a destination's repository and return its ingester.
+
+    Raises
+    ------
+    lsst.ts.archiver.butler.RepositoryError
+        If the repository cannot be opened or created.
+    """
+    assert config.butler is not None
+    target = config.butler
+    if target.create:
+        butler = open_or_create_repository(target.repo, db=target.registry_db, namespace=target.namespace)
+    else:
+        butler = open_repository(target.repo, writeable=True)
+    return RawIngester(butler, transfer=target.ingest_mode.value)
+
+
+class Destination:
+    """One destination's transfers, ingest and notifications (blocking).
+
+    Parameters
+    ----------
+    config : `DestinationConfig`
+        Validated configuration.
+    ingester_factory : `IngesterFactory`, optional
+        How to make the Butler ingester (default `open_ingester`).
+    sink : `NotificationSink`, optional
+        Notification sink (default from ``config.notifications``).
+    """
+
+    def __init__(
+        self,
+        config: DestinationConfig,
+        *,
+        ingester_factory: IngesterFactory | None = None,
+        sink: NotificationSink | None = None,
+    ) -> None:
+        self.config = config
+        self.transferrer = Transferrer(config.target, config.verify)
+        self._ingester_factory = ingester_factory or open_ingester
+        self._ingester: RawIngester | None = None
+        self._ingester_lock = threading.Lock()
+        if sink is None and config.notifications is not None:
+            sink = make_sink(config.notifications)
+        self.sink = sink
+
+    @property
+    def name(self) -> str:
+        """Destination name."""
+        return self.config.name
+
+    @property
+    def ingests(self) -> bool:
+        """True if files are ingested into a Butler after transfer."""
+        return self.config.butler is not None
+
+    def ingester(self) -> RawIngester:
+        """The Butler ingester, opened on first use (blocking)."""
+        with self._ingester_lock:
+            if self._ingester is None:
+                self._ingester = self._ingester_factory(self.config)
+            return self._ingester
+
+    def reset_ingester(self) -> None:
+        """Forget the ingester so the next use reopens the repository."""
+        with self._ingester_lock:
+            if self._ingester is not None:
+                try:
+                    self._ingester.butler.close()
+                except Exception as e:  # closing a broken Butler must not hide the real error
+                    _log.debug("Closing the Butler of %s failed: %s", self.name, e)
+            self._ingester = None
+
+    def close(self) -> None:
+        """Release the Butler."""
+        self.reset_ingester()
+
+    # ------------------------------------------------------------------
+
+    def files_of(self, image: ImageRecord, item: DeliveryRecord) -> list[tuple[str, str]]:
+        """(local path, key) of the files an item delivers, sidecar first.
+
+        Raises
+        ------
+        UnsafeNameError
+            If the source's name does not belong to the image or is unsafe.
+        """
+        name = os.path.basename(item.source)
+        check_file_name(name, image.name)
+        files = []
+        if item.item != MANIFEST_ITEM:
+            sidecar = str(sidecar_path_for(item.source))
+            if os.path.exists(sidecar):
+                files.append(
+                    (sidecar, object_key(image.camera, image.day_obs, image.name, os.path.basename(sidecar)))
+                )
+        files.append((item.source, object_key(image.camera, image.day_obs, image.name, name)))
+        return files
+
+    def deliver(self, image: ImageRecord, item: DeliveryRecord) -> TransferResult:
+        """Transfer an item's files (sidecar, then the file), verify, notify.
+
+        Returns
+        -------
+        result : `TransferResult`
+            The main file's verified copy.
+
+        Raises
+        ------
+        PermanentDeliveryError
+            If the item can never be delivered (unsafe name, source gone).
+        Exception
+            Anything else is retryable (destination down, verification).
+        """
+        try:
+            files = self.files_of(image, item)
+        except UnsafeNameError as e:
+            raise PermanentDeliveryError(str(e)) from e
+        results = [self.transferrer.put(path, key) for path, key in files]
+        if self.sink is not None and self.config.role is DestinationRole.PROMPT:
+            event = self.config.notifications.event_name if self.config.notifications else "ObjectCreated:Put"
+            for result in results:
+                self.sink.send(bucket_notification(result, event_name=event, configuration_id=self.name))
+        return results[-1]
+
+    def ingest(self, items: Sequence[DeliveryRecord]) -> IngestReport:
+        """Ingest delivered files (one batch per exposure); failures are in the report.
+
+        Raises
+        ------
+        Exception
+            If the registry is unreachable (the whole batch is retryable).
+        """
+        files = [RawFile(item.remote_uri) for item in items if item.remote_uri is not None]
+        if len(files) != len(items):
+            raise PermanentDeliveryError("An item reached ingest without a remote URI")
+        try:
+            return self.ingester().ingest(files)
+        except Exception:
+            self.reset_ingester()
+            raise

@@ -1,0 +1,31 @@
+"""Exceptions of the delivery layer."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DeliveryError",
+    "DestinationConfigError",
+    "PermanentDeliveryError",
+    "UnsafeNameError",
+    "VerificationError",
+]
+
+
+class DeliveryError(RuntimeError):
+    """Base class of delivery errors."""
+
+
+class DestinationConfigError(DeliveryError, ValueError):
+    """A destination's configuration is invalid; the message names the field and value."""
+
+
+class UnsafeNameError(DeliveryError, ValueError):
+    """A name or object key is unsafe (path traversal, separators, bad characters)."""
+
+
+class VerificationError(DeliveryError):
+    """The file at the destination does not match the source (size or checksum)."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A failure that retrying cannot fix (e.g. the source file is gone)."""
