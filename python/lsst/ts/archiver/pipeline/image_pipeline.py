@@ -1,0 +1,538 @@
+"""`ImagePipeline`: register, wait for the DAQ and the header, capture, hand over.
+
+One coroutine per image (`ImagePipeline.archive`), whatever the trigger
+(live, commanded, catch-up, resume after a restart). Every step is
+recorded in the ledger first, so a restart resumes where it stopped:
+images with detectors still pending are captured again (`resume`), and
+the delivery service resumes its own queues.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ImagePipeline", "PipelineReporter", "PipelineSettings"]
+
+import asyncio
+import dataclasses
+import functools
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..camera import Camera, ImageName
+from ..capture import (
+    CaptureOptions,
+    CapturePool,
+    CaptureStatus,
+    CaptureTask,
+    DetectorOutcome,
+    image_staging_dir,
+)
+from ..daq import (
+    DaqError,
+    DaqStore,
+    ImageEvictedError,
+    ImageMetadata,
+    ImageNotFoundError,
+    StoreUnavailableError,
+)
+from ..delivery import DeliveryService
+from ..error_codes import ErrorCode
+from ..fits import ExposureMetadata, FitsWriteError, make_expected_sensors, write_expected_sensors
+from ..ledger import CaptureState, Ledger, LedgerError, Trigger
+from .headers import FetchedHeader, HeaderTracker
+
+_log = logging.getLogger(__name__)
+
+_FAULT_CODES = {
+    CaptureStatus.DAQ_UNAVAILABLE: ErrorCode.DAQ_STORE_UNAVAILABLE,
+    CaptureStatus.STAGING_FULL: ErrorCode.STAGING_FULL,
+    CaptureStatus.STAGING_NOT_WRITABLE: ErrorCode.STAGING_NOT_WRITABLE,
+}
+
+_POLL_INTERVAL = 0.1
+"""Seconds between DAQ catalog look-ups while waiting for an image to appear."""
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Timeouts and retry policy of the pipeline.
+
+    Parameters
+    ----------
+    daq_wait_timeout : `float`
+        Seconds to wait for an image to appear and be complete in the DAQ.
+    header_wait_timeout : `float`
+        Seconds to wait for the Header Service's announcement.
+    capture_attempts : `int`
+        Attempts per detector for transient capture errors.
+    retry_delay : `float`
+        Seconds before the second attempt (then doubled each time).
+    """
+
+    daq_wait_timeout: float = 30.0
+    header_wait_timeout: float = 10.0
+    capture_attempts: int = 3
+    retry_delay: float = 0.5
+
+
+class PipelineReporter(Protocol):
+    """What the pipeline tells its owner (the CSC turns it into SAL output)."""
+
+    async def detector_captured(self, obsid: str, outcome: DetectorOutcome) -> None:
+        """A detector's file is written, or its capture finally failed."""
+
+    async def image_captured(self, obsid: str, outcomes: Sequence[DetectorOutcome]) -> None:
+        """Every detector of an image has a final capture outcome."""
+
+    def pipeline_fault(self, code: ErrorCode, report: str) -> None:
+        """The Archiver cannot work (ledger, DAQ store, staging); must not block."""
+
+
+class _Fault(Exception):
+    def __init__(self, code: ErrorCode, report: str) -> None:
+        super().__init__(report)
+        self.code = code
+        self.report = report
+
+
+class ImagePipeline:
+    """Archive images: one coroutine per image, any trigger.
+
+    Parameters
+    ----------
+    camera : `~lsst.ts.archiver.camera.Camera`
+        The camera.
+    store : `~lsst.ts.archiver.daq.DaqStore`
+        The DAQ store (catalog calls from the event loop).
+    pool : `~lsst.ts.archiver.capture.CapturePool`
+        Where capture tasks run.
+    delivery : `~lsst.ts.archiver.delivery.DeliveryService`
+        Takes written files (ledger + queues).
+    ledger : `~lsst.ts.archiver.ledger.Ledger`
+        The ledger (the delivery service's).
+    headers : `HeaderTracker`
+        Header Service announcements.
+    options : `~lsst.ts.archiver.capture.CaptureOptions`
+        Store and writer options for the workers.
+    settings : `PipelineSettings`
+        Timeouts and retries.
+    reporter : `PipelineReporter`
+        Receives results.
+    catch_up_priority : `int`
+        Priority of catch-up images in the delivery queues.
+    """
+
+    def __init__(
+        self,
+        camera: Camera,
+        store: DaqStore,
+        pool: CapturePool,
+        delivery: DeliveryService,
+        ledger: Ledger,
+        headers: HeaderTracker,
+        options: CaptureOptions,
+        settings: PipelineSettings,
+        reporter: PipelineReporter,
+        *,
+        catch_up_priority: int = -10,
+    ) -> None:
+        self.camera = camera
+        self.store = store
+        self.pool = pool
+        self.delivery = delivery
+        self.ledger = ledger
+        self.headers = headers
+        self.options = options
+        self.settings = settings
+        self.reporter = reporter
+        self.catch_up_priority = catch_up_priority
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._catch_up_gate = asyncio.Semaphore(1)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def active_images(self) -> list[str]:
+        """Images being captured now."""
+        return list(self._active)
+
+    def is_active(self, obsid: str) -> bool:
+        """Is the image being captured now?"""
+        return obsid in self._active
+
+    def start_image(
+        self,
+        obsid: str,
+        *,
+        trigger: Trigger,
+        priority: int = 0,
+        metadata: ExposureMetadata | None = None,
+        wait_for_header: bool = False,
+    ) -> bool:
+        """Start archiving an image in the background.
+
+        Returns
+        -------
+        started : `bool`
+            False if the image is already being captured (a duplicate).
+        """
+        if obsid in self._active:
+            return False
+        coro = self.archive(
+            obsid, trigger=trigger, priority=priority, metadata=metadata, wait_for_header=wait_for_header
+        )
+        task = asyncio.create_task(coro, name=f"archive {obsid}")
+        self._active[obsid] = task
+        task.add_done_callback(functools.partial(self._done, obsid))
+        return True
+
+    def _done(self, obsid: str, task: asyncio.Task[None]) -> None:
+        if self._active.get(obsid) is task:
+            del self._active[obsid]
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("Archiving %s failed unexpectedly", obsid, exc_info=task.exception())
+
+    async def stop(self) -> None:
+        """Cancel every image in progress (they stay pending in the ledger)."""
+        current = asyncio.current_task()
+        tasks = [t for t in self._active.values() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        """Wait until no image is being captured (for tests and shutdown)."""
+        while self._active:
+            await asyncio.gather(*list(self._active.values()), return_exceptions=True)
+
+    async def record_only(self, obsid: str, *, metadata: ExposureMetadata | None = None) -> bool:
+        """Record an image for later capture (announced while the CSC is DISABLED).
+
+        It is registered as a catch-up image and captured at the next
+        `resume` (when the CSC is enabled) or by ``catchUp``.
+
+        Returns
+        -------
+        new : `bool`
+            False if the ledger already had it.
+        """
+        image = self._find_image_now(obsid)
+        new = await self._register(obsid, image, Trigger.CATCH_UP, self.catch_up_priority)
+        if metadata is not None:
+            await asyncio.to_thread(self._save_metadata, obsid, metadata)
+        return new
+
+    async def resume(self) -> list[str]:
+        """Start every image the ledger shows with detectors still to capture.
+
+        Returns
+        -------
+        names : `list` [`str`]
+            The images started.
+        """
+        started = []
+        for image in await asyncio.to_thread(self.ledger.unfinished_images):
+            if image.name in self._active:
+                continue
+            detectors = await asyncio.to_thread(self.ledger.detectors, image.name)
+            if any(d.state is CaptureState.PENDING for d in detectors):
+                if self.start_image(image.name, trigger=image.trigger, priority=image.priority):
+                    started.append(image.name)
+        return started
+
+    # ------------------------------------------------------------------ one image
+
+    async def archive(
+        self,
+        obsid: str,
+        *,
+        trigger: Trigger,
+        priority: int = 0,
+        metadata: ExposureMetadata | None = None,
+        wait_for_header: bool = False,
+    ) -> None:
+        """Archive one image: register, wait, capture every pending detector, hand over.
+
+        Never raises for problems of this image (they are reported per
+        detector); conditions that stop the Archiver are reported through
+        `PipelineReporter.pipeline_fault` and leave the image pending.
+        """
+        try:
+            if trigger is Trigger.CATCH_UP:
+                async with self._catch_up_gate:
+                    await self._archive(obsid, trigger, priority, metadata, wait_for_header)
+            else:
+                await self._archive(obsid, trigger, priority, metadata, wait_for_header)
+        except _Fault as fault:
+            self.reporter.pipeline_fault(fault.code, fault.report)
+        except LedgerError as e:
+            self.reporter.pipeline_fault(
+                ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable while archiving {obsid}: {e}"
+            )
+        except StoreUnavailableError as e:
+            self.reporter.pipeline_fault(ErrorCode.DAQ_STORE_UNAVAILABLE, f"DAQ store unavailable: {e}")
+
+    async def _archive(
+        self,
+        obsid: str,
+        trigger: Trigger,
+        priority: int,
+        metadata: ExposureMetadata | None,
+        wait_for_header: bool,
+    ) -> None:
+        announced = time.monotonic()
+        header_task: asyncio.Task[FetchedHeader] | None = None
+        if wait_for_header:
+            header_task = asyncio.create_task(
+                self.headers.header_for(obsid, self.settings.header_wait_timeout)
+            )
+        try:
+            if metadata is not None:
+                await asyncio.to_thread(self._save_metadata, obsid, metadata)
+            else:
+                metadata = await asyncio.to_thread(self._load_metadata, obsid)
+            image, missing_status, missing_reason = await self._wait_for_image(obsid, announced)
+            await self._register(obsid, image, trigger, priority)
+            if image is not None:
+                await self._write_manifest(obsid, image)
+            detectors = await asyncio.to_thread(self.ledger.detectors, obsid)
+            pending = [d.name for d in detectors if d.state is CaptureState.PENDING]
+            if not pending:
+                return
+            if image is None:
+                outcomes = [
+                    DetectorOutcome(
+                        name=name,
+                        number=self.camera.detector(name).id,
+                        status=missing_status,
+                        description=missing_reason,
+                    )
+                    for name in pending
+                ]
+                for outcome in outcomes:
+                    await self._final(obsid, outcome)
+                await self.reporter.image_captured(obsid, outcomes)
+                return
+            if not image.complete:
+                image = await self._wait_complete(obsid, image, announced)
+            header = await self._header(obsid, header_task)
+            await asyncio.to_thread(
+                self.ledger.set_header_source,
+                obsid,
+                "HeaderService" if header.text is not None else "Archiver",
+            )
+            by_source: dict[str, list[str]] = {}
+            for name in pending:
+                location = str(self.camera.reb_for(name).location)
+                by_source.setdefault(location, []).append(name)
+            results = await asyncio.gather(
+                *(
+                    self._capture_source(obsid, location, names, metadata, header)
+                    for location, names in by_source.items()
+                )
+            )
+            outcomes = [outcome for group in results for outcome in group]
+            outcomes.sort(key=lambda o: o.number)
+            await self.reporter.image_captured(obsid, outcomes)
+        finally:
+            if header_task is not None and not header_task.done():
+                header_task.cancel()
+
+    # ------------------------------------------------------------------ steps
+
+    def _find_image_now(self, obsid: str) -> ImageMetadata | None:
+        try:
+            return self.store.find_image(obsid, self.options.folder)
+        except ImageNotFoundError:
+            return None
+
+    async def _wait_for_image(
+        self, obsid: str, since: float
+    ) -> tuple[ImageMetadata | None, CaptureStatus, str]:
+        """Wait (bounded) for the image to appear in the DAQ catalog."""
+        where = f"DAQ folder {self.options.folder!r} of partition {self.options.partition!r}"
+        while True:
+            try:
+                return self.store.find_image(obsid, self.options.folder), CaptureStatus.OK, ""
+            except ImageEvictedError as e:
+                return None, CaptureStatus.IMAGE_EVICTED, str(e)
+            except ImageNotFoundError:
+                waited = time.monotonic() - since
+                if waited >= self.settings.daq_wait_timeout:
+                    reason = f"image {obsid} not found in {where} after {waited:.1f} s"
+                    _log.warning(reason)
+                    return None, CaptureStatus.IMAGE_NOT_FOUND, reason
+            except DaqError as e:
+                if isinstance(e, StoreUnavailableError):
+                    raise
+                return None, CaptureStatus.IMAGE_NOT_FOUND, str(e)
+            await asyncio.sleep(_POLL_INTERVAL)
+
+    async def _wait_complete(self, obsid: str, image: ImageMetadata, since: float) -> ImageMetadata:
+        remaining = max(0.1, self.settings.daq_wait_timeout - (time.monotonic() - since))
+        try:
+            return await self.store.wait_complete(obsid, self.options.folder, timeout=remaining)
+        except TimeoutError as e:
+            _log.warning("%s; capturing what is there", e)
+            return image
+
+    async def _register(
+        self, obsid: str, image: ImageMetadata | None, trigger: Trigger, priority: int
+    ) -> bool:
+        if image is not None:
+            detectors = [d for location in image.locations for d in self.camera.reb(location).detectors]
+        else:
+            detectors = list(self.camera.detectors)
+        if trigger is Trigger.CATCH_UP:
+            priority = min(priority, self.catch_up_priority)
+        return await self.delivery.register_image(
+            obsid,
+            camera=self.camera.name,
+            day_obs=ImageName.parse(obsid).day_obs,
+            expected={d.name: d.id for d in detectors},
+            trigger=trigger,
+            priority=priority,
+        )
+
+    async def _write_manifest(self, obsid: str, image: ImageMetadata) -> None:
+        detectors = [d for location in image.locations for d in self.camera.reb(location).detectors]
+        manifest = make_expected_sensors(self.camera, obsid, detectors)
+        directory = image_staging_dir(self.options.staging, obsid)
+        try:
+            path = await asyncio.to_thread(self._write_manifest_file, directory, manifest)
+        except FitsWriteError as e:
+            raise _Fault(self._staging_code(e), f"Cannot write to the staging area: {e}") from e
+        await self.delivery.manifest_written(obsid, os.fspath(path))
+
+    def _write_manifest_file(self, directory: Path, manifest: Any) -> Path:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise FitsWriteError(f"cannot create {directory}: {e.strerror or e}", directory, e.errno) from e
+        return write_expected_sensors(directory, manifest, fsync=self.options.fsync)
+
+    @staticmethod
+    def _staging_code(error: OSError) -> ErrorCode:
+        import errno
+
+        return ErrorCode.STAGING_FULL if error.errno == errno.ENOSPC else ErrorCode.STAGING_NOT_WRITABLE
+
+    async def _header(self, obsid: str, header_task: asyncio.Task[FetchedHeader] | None) -> FetchedHeader:
+        saved = await asyncio.to_thread(self._load_header, obsid)
+        if saved is not None:
+            return FetchedHeader(saved, "saved", None)
+        header = await header_task if header_task is not None else FetchedHeader(None, "", None)
+        if header.text is None:
+            # A late header that arrived before the files are written is still used.
+            announcement = self.headers.get(obsid)
+            if announcement is not None:
+                header = await self.headers.fetch(announcement)
+            elif header_task is None:
+                header = FetchedHeader(None, "", "no Header Service header for this image")
+        if header.text is not None:
+            await asyncio.to_thread(self._save_header, obsid, header.text)
+        return header
+
+    async def _capture_source(
+        self,
+        obsid: str,
+        location: str,
+        names: list[str],
+        metadata: ExposureMetadata | None,
+        header: FetchedHeader,
+    ) -> list[DetectorOutcome]:
+        remaining = list(names)
+        finished: list[DetectorOutcome] = []
+        delay = self.settings.retry_delay
+        for attempt in range(1, self.settings.capture_attempts + 1):
+            task = CaptureTask(
+                options=self.options,
+                obsid=obsid,
+                location=location,
+                detectors=tuple(remaining),
+                metadata=metadata or ExposureMetadata(obsid=obsid),
+                header_text=header.text,
+                header_source=header.source,
+                header_problem=header.problem,
+            )
+            outcome = await self.pool.run(task)
+            retry: list[str] = []
+            for result in outcome.detectors:
+                result = dataclasses.replace(result, number=self.camera.detector(result.name).id)
+                if result.status.fault_worthy:
+                    raise _Fault(_FAULT_CODES[result.status], f"{obsid} {result.name}: {result.description}")
+                if result.status.transient and attempt < self.settings.capture_attempts:
+                    _log.warning(
+                        "%s %s: attempt %d failed (%s: %s); retrying",
+                        obsid,
+                        result.name,
+                        attempt,
+                        result.status.name,
+                        result.description,
+                    )
+                    retry.append(result.name)
+                    continue
+                await self._final(obsid, result)
+                finished.append(result)
+            if not retry:
+                break
+            remaining = retry
+            await asyncio.sleep(delay)
+            delay *= 2
+        return finished
+
+    async def _final(self, obsid: str, outcome: DetectorOutcome) -> None:
+        if outcome.status is CaptureStatus.OK and outcome.path is not None:
+            await self.delivery.file_written(obsid, outcome.name, outcome.path, size=outcome.size)
+        else:
+            await self.delivery.capture_failed(
+                obsid, outcome.name, f"{outcome.status.name} ({int(outcome.status)}): {outcome.description}"
+            )
+        await self.reporter.detector_captured(obsid, outcome)
+
+    # ------------------------------------------------------------------ what survives a restart
+
+    def _side_file(self, obsid: str, suffix: str) -> Path:
+        return image_staging_dir(self.options.staging, obsid) / f"{obsid}_{suffix}"
+
+    def _write_side_file(self, path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.tmp")
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+
+    def _save_metadata(self, obsid: str, metadata: ExposureMetadata) -> None:
+        data = dataclasses.asdict(metadata)
+        data["extra"] = dict(metadata.extra)
+        try:
+            self._write_side_file(self._side_file(obsid, "camera.json"), json.dumps(data))
+        except OSError as e:
+            raise _Fault(self._staging_code(e), f"Cannot write to the staging area: {e}") from e
+
+    def _load_metadata(self, obsid: str) -> ExposureMetadata | None:
+        path = self._side_file(obsid, "camera.json")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return ExposureMetadata(**data)
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError) as e:
+            _log.warning("Ignoring unreadable saved camera metadata %s: %s", path, e)
+            return None
+
+    def _save_header(self, obsid: str, text: str) -> None:
+        try:
+            self._write_side_file(self._side_file(obsid, "header.yaml"), text)
+        except OSError as e:
+            raise _Fault(self._staging_code(e), f"Cannot write to the staging area: {e}") from e
+
+    def _load_header(self, obsid: str) -> str | None:
+        try:
+            return self._side_file(obsid, "header.yaml").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
