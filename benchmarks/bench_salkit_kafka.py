@@ -50,6 +50,8 @@ PUBLISHED_OUTLIER_MS = 25.0  # TSTN-033: 23-27 ms outliers at acks=1
 SALOBJ_FLOOR_CMD_PER_S = 20.0  # ts_salobj tests/test_speed.py
 AIM_P99_MS = 25.0
 AIM_CMD_PER_S = 200.0
+MANY_TOPICS_COMPONENT = "BenchManyTopics"
+NUM_MANY_EVENTS = 320
 
 
 class BenchController(salkit.Controller):
@@ -75,6 +77,8 @@ class Result:
     command_rate: float = 0.0
     event_latencies: list[float] = dataclasses.field(default_factory=list)
     telemetry_rate: float = 0.0
+    many_controller_start: float = 0.0
+    many_remote_start: float = 0.0
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -154,7 +158,58 @@ async def bench_transport(name: str, commands: int, events: int, telemetry: int)
             result.telemetry_rate = await run_telemetry(controller, remote, telemetry)
     finally:
         await controller.close()
+    result.many_controller_start, result.many_remote_start = await bench_many_topics_start()
     return result
+
+
+async def bench_many_topics_start() -> tuple[float, float]:
+    """Start-up of a Controller of MANY_TOPICS_COMPONENT, which writes one
+    event on every event topic, then of a late-joining Remote that reads the
+    history of all of them."""
+    t0 = time.perf_counter()
+    controller = salkit.Controller(MANY_TOPICS_COMPONENT)
+    await controller.start_task
+    controller_start = time.perf_counter() - t0
+    try:
+        for position, name in enumerate(controller.salinfo.event_names):
+            if name.startswith("event"):
+                await getattr(controller, f"evt_{name}").set_write(value=position)
+        async with salkit.Domain() as domain:
+            t0 = time.perf_counter()
+            remote = salkit.Remote(domain, MANY_TOPICS_COMPONENT, readonly=True)
+            await remote.start_task
+            remote_start = time.perf_counter() - t0
+            missing = [
+                name
+                for name in remote.salinfo.event_names
+                if name.startswith("event") and getattr(remote, f"evt_{name}").get() is None
+            ]
+            if missing:
+                print(f"warning: the late joiner got no history for {len(missing)} events, e.g. {missing[0]}")
+    finally:
+        await controller.close()
+    return controller_start, remote_start
+
+
+def write_many_topics_interface(directory: pathlib.Path) -> int:
+    """Write the interface of MANY_TOPICS_COMPONENT; return its topic count."""
+    events = {
+        f"event{i:03d}": {
+            "description": "An event.",
+            "fields": [{"name": "value", "type": "long", "description": "A value."}],
+        }
+        for i in range(NUM_MANY_EVENTS)
+    }
+    definition = {
+        "name": MANY_TOPICS_COMPONENT,
+        "description": "Many topics.",
+        "indexed": False,
+        "events": events,
+    }
+    (directory / f"{MANY_TOPICS_COMPONENT}.yaml").write_text(yaml.safe_dump(definition))
+    os.environ[salkit.INTERFACE_PATH_ENV_VAR] = str(directory)
+    salkit.get_component_info.cache_clear()
+    return len(salkit.get_component_info(MANY_TOPICS_COMPONENT).topics)
 
 
 async def bench_cross_process(commands: int) -> tuple[list[float], float]:
@@ -240,7 +295,11 @@ async def serve_controller() -> None:
 
 
 def report(
-    memory: Result, kafka: Result, cross: tuple[list[float], float], raw: tuple[list[float], float]
+    memory: Result,
+    kafka: Result,
+    cross: tuple[list[float], float],
+    raw: tuple[list[float], float],
+    num_many_topics: int,
 ) -> None:
     def row(label: str, mem: str, kaf: str, ratio: str = "") -> None:
         print(f"{label:<36} {mem:>14} {kaf:>14} {ratio:>12}")
@@ -276,6 +335,18 @@ def report(
         f"{memory.telemetry_rate:9.0f} /s",
         f"{kafka.telemetry_rate:9.0f} /s",
         f"{kafka.telemetry_rate / memory.telemetry_rate:10.3f}x",
+    )
+    row(
+        f"controller start, {num_many_topics} topics",
+        ms(memory.many_controller_start),
+        ms(kafka.many_controller_start),
+        f"{kafka.many_controller_start / memory.many_controller_start:10.0f}x",
+    )
+    row(
+        f"late remote start, {num_many_topics} topics",
+        ms(memory.many_remote_start),
+        ms(kafka.many_remote_start),
+        f"{kafka.many_remote_start / memory.many_remote_start:10.0f}x",
     )
 
     cross_latencies, cross_rate = cross
@@ -329,6 +400,7 @@ async def main(commands: int, events: int, telemetry: int, fetch_wait_ms: int | 
         if fetch_wait_ms is not None:
             consumer_settings["fetch.wait.max.ms"] = fetch_wait_ms
         consumer_yaml.write_text(yaml.safe_dump(consumer_settings))
+        num_many_topics = write_many_topics_interface(pathlib.Path(tmp))
         broker = start_tansu()
         registry = start_registry()
         try:
@@ -346,7 +418,7 @@ async def main(commands: int, events: int, telemetry: int, fetch_wait_ms: int | 
             kafka = await bench_transport("kafka", commands, events, telemetry)
             cross = await bench_cross_process(commands)
             raw = await asyncio.to_thread(raw_round_trip, KafkaConfig.from_environ(), commands)
-            report(memory, kafka, cross, raw)
+            report(memory, kafka, cross, raw, num_many_topics)
             TopicAdmin(KafkaConfig.from_environ()).delete_topics_of_subname(os.environ["LSST_TOPIC_SUBNAME"])
         finally:
             registry.stop()
