@@ -140,3 +140,16 @@ def test_header_file_of_another_image_is_ignored_and_noted(caplog: pytest.LogCap
     assert primary.source is HeaderSource.ARCHIVER and values["EXPTIME"] == 15.0
     assert values["HDRNOTE"] == "header file is for MC_O_20260315_000099"
     assert "hs/other.yaml is for OBSID 'MC_O_20260315_000099'" in caplog.text
+
+
+def test_header_service_start_time_realigns_the_writers_other_start_keywords() -> None:
+    values = build(header_service(Card("DATE-BEG", "2026-03-15T22:50:40.000"))).as_dict()
+    assert values["DATE-BEG"] == "2026-03-15T22:50:40.000"
+    assert values["DATE-OBS"] == "2026-03-15T22:50:40.000"
+    assert values["MJD-BEG"] == pytest.approx(mjd_from_tai_unix(TAI_BEGIN + 5.89), abs=1e-9)
+    assert values["DATE-END"] == tai_unix_to_isot(TAI_BEGIN + 15.2)  # end group untouched
+
+
+def test_unparsable_header_service_time_removes_the_writers_disagreeing_keywords() -> None:
+    values = build(header_service(Card("DATE-END", "yesterday"))).as_dict()
+    assert values["DATE-END"] == "yesterday" and "MJD-END" not in values

@@ -307,6 +307,55 @@ def _same(a: CardValue, b: CardValue) -> bool:
     return a == b
 
 
+_TIME_GROUPS: tuple[tuple[tuple[str, str], ...], ...] = (
+    # (MJD keyword, ISO keyword) pairs in the order the translators prefer them.
+    (("MJD-BEG", "DATE-BEG"), ("MJD-OBS", "DATE-OBS")),
+    (("MJD-END", "DATE-END"),),
+)
+
+
+def _iso_to_tai_unix(text: str) -> float | None:
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip().rstrip("Z"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.replace(tzinfo=None)
+    return (moment - _UNIX_EPOCH).total_seconds()
+
+
+def _align_time_groups(merged: dict[str, Card], from_header_service: set[str]) -> None:
+    """Keep the start (and end) keywords of one origin.
+
+    When the Header Service gives any of a group (e.g. ``DATE-BEG``), the
+    writer's other members of the group (``MJD-BEG``, ``DATE-OBS``,
+    ``MJD-OBS``) are recomputed from the Header Service time, so that
+    ``MJD-BEG`` (which translators read first) never disagrees with the
+    Header Service's ``DATE-BEG``.
+    """
+    for group in _TIME_GROUPS:
+        keys = [k for pair in group for k in pair]
+        given = [k for k in keys if k in from_header_service]
+        if not given:
+            continue
+        moment: float | None = None
+        for mjd_key, iso_key in group:
+            if mjd_key in given and isinstance(merged[mjd_key].value, int | float):
+                moment = (float(merged[mjd_key].value) - _MJD_UNIX_EPOCH) * 86400.0  # type: ignore[arg-type]
+            elif iso_key in given and isinstance(merged[iso_key].value, str):
+                moment = _iso_to_tai_unix(str(merged[iso_key].value))
+            if moment is not None:
+                break
+        for mjd_key, iso_key in group:
+            for key, make in ((mjd_key, mjd_from_tai_unix), (iso_key, tai_unix_to_isot)):
+                if key in given or key not in merged:
+                    continue
+                if moment is None:
+                    del merged[key]
+                else:
+                    merged[key] = Card(key, make(moment), merged[key].comment)
+
+
 def build_primary_header(
     camera: Camera,
     detector: Detector,
@@ -393,6 +442,7 @@ def build_primary_header(
                 )
             if not writer_wins:
                 merged[card.keyword] = Card(card.keyword, card.value, card.comment or mine.comment)
+        _align_time_groups(merged, {c.keyword for c in theirs.cards})
         merged["HDRSRC"] = Card("HDRSRC", source.value, "Source of the exposure metadata")
         order.append("HDRSRC")
     else:
@@ -409,7 +459,7 @@ def build_primary_header(
             len(conflicts),
             "; ".join(str(c) for c in conflicts),
         )
-    cards = tuple(merged[k] for k in order) + tuple(commentary)
+    cards = tuple(merged[k] for k in order if k in merged) + tuple(commentary)
     return PrimaryHeader(cards, source, tuple(conflicts), tuple(changes))
 
 
