@@ -307,3 +307,23 @@ def test_compressed_checksums_are_right_when_offsets_must_be_asked_again(
     with fitsio.FITS(str(written.path)) as f:
         for hdu in f:
             hdu.verify_checksum()
+
+
+@pytest.mark.parametrize("reb", [None, REB_CONDITIONS], ids=["no REB_COND", "REB_COND"])
+def test_durable_compressed_write_flushes_file_directory_and_sidecar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reb: dict[str, object] | None
+) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    detector = LATISS.detector(0)
+    written = RawFitsWriter(compress=True, fsync=True).write(
+        tmp_path,
+        LATISS,
+        detector,
+        amplifier_pixels(detector),
+        exposure_metadata("AT_O_20260315_000051"),
+        reb_conditions=reb,  # type: ignore[arg-type]
+    )
+    run_fitsverify(written.path)
+    assert len(synced) >= 3  # FITS file, its directory entry, the sidecar
