@@ -130,6 +130,10 @@ class ChannelConsumer:
         self._lost_topics: set[str] = set()
         self._assigned = threading.Event()
         self._history_done = threading.Event()
+        self._ready_signalled = False
+        #: Done (in ``loop``) once partitions are assigned and all history has
+        #: been handed to ``deliver`` (or reading failed: see `failure`).
+        self.ready: asyncio.Future[None] = loop.create_future()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"salkit-kafka-read-{name}", daemon=True)
         self.failure: BaseException | None = None
@@ -146,15 +150,6 @@ class ChannelConsumer:
         )
         self._thread.start()
         _running.add(self)
-
-    def wait_ready(self, timeout: float) -> bool:
-        """Block until partitions are assigned and all history delivered,
-        or ``timeout``; return whether ready."""
-        deadline = time.monotonic() + timeout
-        if not self._assigned.wait(timeout):
-            return False
-        remaining = max(0.0, deadline - time.monotonic())
-        return self._history_done.wait(remaining)
 
     def status(self) -> str:
         """Describe where start-up is (for error messages)."""
@@ -214,11 +209,14 @@ class ChannelConsumer:
                 self.monitor.on_success()
                 if deliveries:
                     self._send(deliveries)
+                if self._history_done.is_set():
+                    self._signal_ready()
         except BaseException as e:
             self.failure = e
             self.log.exception("Kafka read loop of %s stopped: %s", self.name, e)
             self._assigned.set()
             self._history_done.set()
+            self._signal_ready()
         finally:
             try:
                 self._consumer.close()
@@ -321,6 +319,24 @@ class ChannelConsumer:
         self._history_done.set()
         if deliveries:
             self._send(deliveries)
+        self._signal_ready()
+
+    def _signal_ready(self) -> None:
+        """Resolve `ready` in the loop, after the deliveries sent so far
+        (``call_soon_threadsafe`` keeps the order)."""
+        if self._ready_signalled:
+            return
+        self._ready_signalled = True
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._resolve_ready)
+        except RuntimeError:
+            pass  # loop closed meanwhile
+
+    def _resolve_ready(self) -> None:
+        if not self.ready.done():
+            self.ready.set_result(None)
 
     def _send(self, deliveries: list[Delivery]) -> None:
         if self.loop.is_closed():
@@ -383,6 +399,7 @@ class ChannelConsumer:
         self._assigned.set()
         if not self._history_pending:
             self._history_done.set()
+            self._signal_ready()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if not self._stop.is_set():

@@ -110,14 +110,20 @@ class SharedProducer:
         self._thread.start()
         self.delivered = 0
 
-    def warm_up(self, topics: list[str], timeout: float = 1.0) -> None:
-        """Fetch metadata for ``topics`` so the first write to each is not
-        delayed by a metadata request (blocking; salobj does the same)."""
-        for topic in topics:
-            try:
-                self._producer.list_topics(topic=topic, timeout=timeout)
-            except KafkaException as e:
-                self.log.warning("Could not fetch metadata of %s before writing: %s", topic, e)
+    def warm_up(self, topics: list[str], timeout: float = 5.0) -> None:
+        """Fetch the broker's metadata so the first write to each of
+        ``topics`` is not delayed by a metadata request (blocking; salobj
+        asks per topic, one request for all is enough)."""
+        try:
+            metadata = self._producer.list_topics(timeout=timeout)
+        except KafkaException as e:
+            self.log.warning("Could not fetch the broker's metadata before writing: %s", e)
+            return
+        missing = sorted(set(topics) - set(metadata.topics))
+        if missing:
+            self.log.warning(
+                "%d topics to write are not known to the broker yet, e.g. %s", len(missing), missing[0]
+            )
 
     def try_produce(self, topic: str, key: str, value: bytes) -> bool:
         """Queue one message without blocking; return False if librdkafka's

@@ -266,12 +266,12 @@ class KafkaChannel(Channel):
         )
         self._consumer = consumer
         await transport.run_blocking(consumer.start)
-        ready = await transport.run_blocking(consumer.wait_ready, HISTORY_TIMEOUT)
+        ready = await _wait_done(consumer.ready, HISTORY_TIMEOUT)
         if not ready and consumer.status().startswith("history"):
             consumer.finish_history_now()
-            ready = await transport.run_blocking(consumer.wait_ready, 5.0)
+            ready = await _wait_done(consumer.ready, 5.0)
         if not ready:
-            ready = await transport.run_blocking(consumer.wait_ready, START_TIMEOUT - HISTORY_TIMEOUT)
+            ready = await _wait_done(consumer.ready, START_TIMEOUT - HISTORY_TIMEOUT)
         if consumer.failure is not None or not ready:
             status = consumer.status()
             await self.close()
@@ -317,6 +317,15 @@ class KafkaChannel(Channel):
             consumer.stop()
             await asyncio.get_running_loop().run_in_executor(None, consumer.join, CLOSE_TIMEOUT)
             await self.transport.delete_consumer_group(self.group_id)
+
+
+async def _wait_done(future: asyncio.Future[None], timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``future``; return whether it is done."""
+    try:
+        await asyncio.wait_for(asyncio.shield(future), timeout)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _make_kafka_transport(topic_subname: str | None = None) -> KafkaTransport:
