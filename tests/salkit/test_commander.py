@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import os
 import pathlib
 import re
 
@@ -121,3 +122,24 @@ async def test_log_messages_are_shortened(csc: TestCsc, commander: salkit.CscCom
     csc.log.warning("a warning for the commander")
     line = await wait_for_line(commander, lambda line: ": logMessage: " in line)
     assert line.endswith(f"name='{csc.log.name}', level=30, message='a warning for the commander'")
+
+
+async def test_interactive_session_reads_commands_until_exit(
+    csc: TestCsc, commander: salkit.CscCommander
+) -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "r") as stream, os.fdopen(write_fd, "w") as writer:
+        writer.write(
+            "setScalars 1 1 1 17 1 1 1 1 1 1 from_stdin\nhelp\nexit\nsetScalars 1 1 1 18 1 1 1 1 1 1 x\n"
+        )
+        writer.flush()
+        await asyncio.wait_for(commander.run_interactive(stream), STD_TIMEOUT)
+    assert csc.evt_scalars.data.int0 == 17  # type: ignore[attr-defined]  # nothing after exit
+    await wait_for_line(commander, lambda line: line.startswith("Commands"))
+
+
+async def test_interactive_session_ends_at_end_of_input(csc: TestCsc, commander: salkit.CscCommander) -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "r") as stream:
+        os.close(write_fd)
+        await asyncio.wait_for(commander.run_interactive(stream), STD_TIMEOUT)

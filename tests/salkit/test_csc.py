@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import pathlib
+import shutil
+import subprocess
+import tempfile
 import typing
 import unittest
 
@@ -26,8 +29,9 @@ class CscTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
         simulation_mode: int,
         **kwargs: typing.Any,
     ) -> salkit.BaseCsc:
+        index = kwargs.pop("index", None) or self.next_index()
         return TestCsc(
-            index=self.next_index(),
+            index=index,
             initial_state=salkit.State.STANDBY if initial_state is None else initial_state,
             config_dir=CONFIG_DIR if config_dir is None else config_dir,
             simulation_mode=simulation_mode,
@@ -327,6 +331,88 @@ class CscTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
         async with self.make_csc(simulation_mode=1):
             await self.assert_next_sample(self.remote.evt_simulationMode, mode=1)
             assert self.csc.simulation_mode == 1
+
+    async def test_override_at_a_git_reference(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            config_dir = pathlib.Path(tmp)
+            for path in CONFIG_DIR.glob("*.yaml"):
+                shutil.copy(path, config_dir)
+
+            def git(*args: str) -> None:
+                subprocess.run(["git", *args], cwd=config_dir, check=True, capture_output=True)
+
+            git("init", "-q")
+            git(
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.org",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "empty",
+            )
+            git("add", ".")
+            git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "config")
+            (config_dir / "some_fields.yaml").write_text("int0: 99\n")  # uncommitted change
+            async with self.make_csc(config_dir=config_dir):
+                await self.remote.cmd_start.set_start(
+                    configurationOverride="some_fields.yaml:HEAD", timeout=STD_TIMEOUT
+                )
+                assert self.csc.config.int0 == 11  # type: ignore[attr-defined]
+                applied = await self.assert_next_sample(self.remote.evt_configurationApplied)
+                assert applied.version.endswith("-dirty")
+                await salkit.set_summary_state(self.remote, salkit.State.STANDBY)
+                await self.remote.cmd_start.set_start(
+                    configurationOverride="some_fields.yaml", timeout=STD_TIMEOUT
+                )
+                assert self.csc.config.int0 == 99  # type: ignore[attr-defined]
+                await salkit.set_summary_state(self.remote, salkit.State.STANDBY)
+                async with salkit.assertRaisesAckError(result_contains="HEAD~1"):
+                    await self.remote.cmd_start.set_start(
+                        configurationOverride="some_fields.yaml:HEAD~1", timeout=STD_TIMEOUT
+                    )
+
+    async def test_configurations_available_follows_the_directory_in_standby(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            config_dir = pathlib.Path(tmp)
+            for name in ("_init.yaml", "all_fields.yaml"):
+                shutil.copy(CONFIG_DIR / name, config_dir)
+            async with self.make_csc(config_dir=config_dir):
+                await self.assert_next_sample(
+                    self.remote.evt_configurationsAvailable, overrides="all_fields.yaml"
+                )
+                shutil.copy(CONFIG_DIR / "some_fields.yaml", config_dir)
+                await self.assert_next_sample(
+                    self.remote.evt_configurationsAvailable, overrides="all_fields.yaml,some_fields.yaml"
+                )
+                # Not polled outside STANDBY.
+                await salkit.set_summary_state(self.remote, salkit.State.DISABLED)
+                shutil.copy(CONFIG_DIR / "invalid_wrong_type.yaml", config_dir)
+                await asyncio.sleep(1.5)
+                assert (
+                    self.remote.evt_configurationsAvailable.get().overrides
+                    == "all_fields.yaml,some_fields.yaml"
+                )
+
+    async def test_assert_next_sample_skips_samples_from_before_the_csc(self) -> None:
+        index = self.next_index()
+        old_csc = TestCsc(index=index, config_dir=CONFIG_DIR, initial_state=salkit.State.DISABLED)
+        await old_csc.start_task
+        await old_csc.close()
+        # The new Remote gets the old CSC's last summaryState (DISABLED) as history.
+        async with self.make_csc(index=index):
+            await self.assert_next_summary_state(salkit.State.STANDBY)
+
+    async def test_check_standard_state_transitions_catches_a_command_allowed_too_early(self) -> None:
+        async def lax_set_scalars(data: typing.Any) -> None:
+            pass  # forgets assert_enabled
+
+        async with self.make_csc():
+            self.csc.cmd_setScalars.callback = lax_set_scalars  # type: ignore[attr-defined]
+            with self.assertRaisesRegex(AssertionError, "setScalars succeeded in state <State.STANDBY: 5>"):
+                await self.check_standard_state_transitions(enabled_commands=NONSTATE_COMMANDS)
 
 
 class TestCscConstruction:

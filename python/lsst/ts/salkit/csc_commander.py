@@ -9,6 +9,7 @@ import asyncio
 import collections
 import enum
 import functools
+import os
 import shlex
 import sys
 import typing
@@ -315,10 +316,24 @@ class CscCommander:
         loop = asyncio.get_running_loop()
         lines: asyncio.Queue[str] = asyncio.Queue()
         fd = stream.fileno()
+        pending = bytearray()
 
         def on_readable() -> None:
-            line = stream.readline()
-            lines.put_nowait(line)
+            # Read what is there (not stream.readline: its buffer would hide
+            # further lines from the event loop's readiness check).
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                if pending:
+                    lines.put_nowait(pending.decode(errors="replace") + "\n")
+                    pending.clear()
+                lines.put_nowait("")
+                loop.remove_reader(fd)
+                return
+            pending.extend(chunk)
+            *complete, rest = pending.split(b"\n")
+            for line in complete:
+                lines.put_nowait(line.decode(errors="replace") + "\n")
+            pending[:] = rest
 
         loop.add_reader(fd, on_readable)
         try:
