@@ -153,3 +153,10 @@ def test_header_service_start_time_realigns_the_writers_other_start_keywords() -
 def test_unparsable_header_service_time_removes_the_writers_disagreeing_keywords() -> None:
     values = build(header_service(Card("DATE-END", "yesterday"))).as_dict()
     assert values["DATE-END"] == "yesterday" and "MJD-END" not in values
+
+
+def test_empty_header_service_string_does_not_erase_the_writers_value() -> None:
+    primary = build(header_service(Card("IMGTYPE", ""), Card("REASON", "  ")))
+    values = primary.as_dict()
+    assert values["IMGTYPE"] == "FLAT" and values["REASON"] == "  "
+    assert primary.conflicts == ()

@@ -433,6 +433,8 @@ def build_primary_header(
                 merged[card.keyword] = card
                 order.append(card.keyword)
                 continue
+            if isinstance(card.value, str) and not card.value.strip():
+                continue  # an empty Header Service value means "unknown": keep the writer's
             writer_wins = card.keyword in WRITER_OWNED_KEYWORDS
             if not _same(mine.value, card.value):
                 conflicts.append(
