@@ -327,3 +327,16 @@ def test_durable_compressed_write_flushes_file_directory_and_sidecar(
     )
     run_fitsverify(written.path)
     assert len(synced) >= 3  # FITS file, its directory entry, the sidecar
+
+
+def test_big_endian_input_gives_the_same_file(tmp_path: Path) -> None:
+    detector = LATISS.detector(0)
+    pixels = amplifier_pixels(detector)
+    metadata = exposure_metadata("AT_O_20260315_000051")
+    paths = []
+    for name, data in (("native", pixels), ("big", pixels.astype(">i4"))):
+        directory = tmp_path / name
+        directory.mkdir()
+        writer = RawFitsWriter(sidecar=False)
+        paths.append(writer.write(directory, LATISS, detector, data, metadata, written_at=TAI_BEGIN).path)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
