@@ -10,10 +10,18 @@ import logging
 import typing
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 from lsst.ts import salkit
 
-from lsst.ts.salkit.kafka import KafkaConfig, KafkaTransport, SchemaRegistryClient, TopicCodec, split_frame
+from lsst.ts.salkit.kafka import (
+    KafkaChannel,
+    KafkaConfig,
+    KafkaTransport,
+    SchemaRegistryClient,
+    TopicCodec,
+    split_frame,
+)
 from lsst.ts.salkit.transport import ReadTopicSpec, TransportError, make_transport
 
 Received = list[tuple[str, dict[str, typing.Any], bool]]
@@ -256,3 +264,56 @@ async def test_write_errors_are_transport_errors(transports: list[KafkaTransport
     await writer.close()
     with pytest.raises(TransportError, match="closed"):
         await writer.write("scalars", sample("tel_scalars"))
+
+
+async def test_each_channel_has_its_own_consumer_group_deleted_on_close(
+    kafka_env: KafkaConfig, transports: list[KafkaTransport], caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = new_transport(transports)
+    first = make_channel(transport, 1, [])
+    second = make_channel(transport, 1, [])
+    assert isinstance(first, KafkaChannel) and isinstance(second, KafkaChannel)
+    # salobj's form when the identity is Name:index: "{Name:index}-{16 random characters}".
+    assert first.group_id.startswith("Test:1-") and len(first.group_id) == len("Test:1-") + 16
+    assert first.group_id != second.group_id
+    await first.start([ReadTopicSpec(topic("tel_scalars"))], [])
+    await second.start([ReadTopicSpec(topic("tel_scalars"))], [])
+    admin = AdminClient(kafka_env.common_client_config())
+
+    def group_states() -> dict[str, ConsumerGroupState]:
+        futures = admin.describe_consumer_groups([first.group_id, second.group_id])
+        return {group_id: future.result(timeout=STD_TIMEOUT).state for group_id, future in futures.items()}
+
+    states = await asyncio.to_thread(group_states)
+    assert states == {first.group_id: ConsumerGroupState.STABLE, second.group_id: ConsumerGroupState.STABLE}
+    with caplog.at_level(logging.WARNING):
+        await first.close()
+    assert not [record for record in caplog.records if "consumer group" in record.getMessage()]
+    states = await asyncio.to_thread(group_states)
+    # tansu reports a deleted group as EMPTY, Kafka as DEAD.
+    assert states[first.group_id] in (ConsumerGroupState.EMPTY, ConsumerGroupState.DEAD)
+    assert states[second.group_id] == ConsumerGroupState.STABLE
+
+
+async def test_reader_resolves_a_newer_writer_schema_from_the_registry(
+    kafka_env: KafkaConfig, transports: list[KafkaTransport]
+) -> None:
+    info = topic("evt_scalars")
+    received: Received = []
+    transport = new_transport(transports)
+    reader = make_channel(transport, 0, received)
+    await reader.start([ReadTopicSpec(info, 1)], [])
+    # A newer version of the topic, as a later interface release would register it.
+    newer = json.loads(json.dumps(info.avro_schema))
+    newer["fields"] = [field for field in newer["fields"] if field["name"] != "double0"]
+    newer["fields"].append({"name": "addedLater", "type": "string", "default": ""})
+    codec = TopicCodec(transport.kafka_topic(info), newer)
+    codec.schema_id = SchemaRegistryClient(kafka_env.schema_registry_url).register(codec.subject, newer)
+    record = {field["name"]: field["default"] for field in newer["fields"]}
+    record.update(int0=77, addedLater="ignored by older readers")
+    producer = Producer(kafka_env.producer_config())
+    producer.produce(codec.kafka_topic, key="k", value=codec.encode(record))
+    await asyncio.to_thread(producer.flush, STD_TIMEOUT)
+    await wait_for(received, 1)
+    (_, data, _), *_ = received
+    assert data["int0"] == 77 and data["double0"] == 0.0 and "addedLater" not in data
