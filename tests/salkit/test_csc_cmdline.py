@@ -128,6 +128,37 @@ class CmdLineTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
         finally:
             sys.argv = argv
 
+    async def test_amain_exits_cleanly_if_another_instance_runs(self) -> None:
+        async with salkit.Domain() as domain, salkit.Remote(domain, "Test", 6) as remote:
+            other = TestCsc(index=6, config_dir=CONFIG_DIR)
+            try:
+                await other.start_task
+                await remote.evt_heartbeat.next(flush=False, timeout=STD_TIMEOUT)
+                with self.assertRaises(SystemExit) as cm:
+                    await self._run_amain(["6", "--configdir", str(CONFIG_DIR)])
+                assert cm.exception.code == 1
+            finally:
+                await other.close()
+
+    async def test_amain_exits_cleanly_on_a_bad_override_or_site(self) -> None:
+        with self.assertRaises(SystemExit) as cm:
+            await self._run_amain(
+                ["8", "--configdir", str(CONFIG_DIR), "--state", "enabled", "--override", "nope.yaml"]
+            )
+        assert cm.exception.code == 1
+        del os.environ["LSST_SITE"]
+        with self.assertRaises(SystemExit) as cm:
+            await self._run_amain(["9", "--configdir", str(CONFIG_DIR)])
+        assert cm.exception.code == 1
+
+    async def _run_amain(self, args: list[str]) -> None:
+        argv = sys.argv
+        sys.argv = ["run_test_csc", *args]
+        try:
+            await asyncio.wait_for(TestCsc.amain(index=True), STD_TIMEOUT)
+        finally:
+            sys.argv = argv
+
     async def test_version_option_prints_the_csc_version(self) -> None:
         output = await asyncio.to_thread(run_bin_script_version, str(RUN_TEST_CSC))
         assert output == TestCsc.version

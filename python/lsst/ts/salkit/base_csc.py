@@ -10,6 +10,7 @@ import functools
 import importlib.metadata
 import logging
 import signal
+import sys
 import typing
 
 from .controller import Controller
@@ -550,9 +551,24 @@ class BaseCsc(Controller):
 
         Parses ``sys.argv`` (see `make_from_cmd_line`), with the
         duplicate-instance check on, then waits for `done_task` and closes.
+
+        Raises
+        ------
+        SystemExit
+            With code 1 and a one-line message on stderr (no traceback) if
+            the CSC cannot be made (e.g. ``$LSST_SITE`` unset) or its start
+            fails with an `ExpectedError` (e.g. another instance is running,
+            or the ``--override`` configuration is invalid).
         """
-        csc = cls.make_from_cmd_line(index=index, check_if_duplicate=True, **kwargs)
+        try:
+            csc = cls.make_from_cmd_line(index=index, check_if_duplicate=True, **kwargs)
+        except (RuntimeError, ValueError) as e:
+            print(f"{cls.__name__}: cannot start: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
         try:
             await csc.done_task
+        except ExpectedError as e:
+            print(f"{cls.__name__}: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
         finally:
             await csc.close()

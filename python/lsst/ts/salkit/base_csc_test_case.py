@@ -25,6 +25,7 @@ from .remote import Remote
 from .tai import current_tai
 from .testutils import set_test_topic_subname
 from .transport import TOPIC_SUBNAME_ENV_VAR
+from .transport.memory import get_memory_bus
 
 #: Standard timeout for test steps (s).
 STD_TIMEOUT = 30.0
@@ -71,13 +72,15 @@ class BaseCscTestCase(metaclass=abc.ABCMeta):
     _index_counter = 0
 
     def run(self, result: typing.Any = None) -> typing.Any:
-        """Run the test with its own topic sub-name and ``LSST_SITE=test``."""
+        """Run the test with its own topic sub-name and ``LSST_SITE=test``;
+        afterwards forget that sub-name's in-memory topics."""
         saved = {name: os.environ.get(name) for name in (TOPIC_SUBNAME_ENV_VAR, "LSST_SITE")}
-        set_test_topic_subname()
+        subname = set_test_topic_subname()
         os.environ["LSST_SITE"] = "test"
         try:
             return super().run(result)  # type: ignore[misc]
         finally:
+            get_memory_bus().delete_topics(subname)
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
