@@ -153,13 +153,14 @@ async def test_samples_flow_between_transports_in_order(transports: list[KafkaTr
 async def test_late_joiner_gets_last_event_but_no_commands_or_telemetry(
     transports: list[KafkaTransport],
 ) -> None:
-    writer = make_channel(new_transport(transports), 0, [])
+    writer_transport = new_transport(transports)
+    writer = make_channel(writer_transport, 0, [])
     await writer.start([], [topic("evt_scalars"), topic("tel_scalars"), topic("cmd_setScalars")])
     for i in range(5):
         await writer.write("logevent_scalars", sample("evt_scalars", int0=i))
         await writer.write("scalars", sample("tel_scalars", int0=i))
         await writer.write("command_setScalars", sample("cmd_setScalars", int0=i, private_seqNum=i + 1))
-    await asyncio.sleep(0.3)  # let them reach the broker
+    await writer_transport.flush()
 
     received: Received = []
     reader = make_channel(new_transport(transports), 0, received)
@@ -181,13 +182,13 @@ async def test_late_joiner_gets_last_event_but_no_commands_or_telemetry(
 async def test_late_joiner_of_indexed_component_gets_last_event_per_index(
     transports: list[KafkaTransport],
 ) -> None:
-    writers = {index: make_channel(new_transport(transports), index, []) for index in (1, 2, 3)}
+    writer_transport = new_transport(transports)
+    writers = {index: make_channel(writer_transport, index, []) for index in (1, 2, 3)}
     for writer in writers.values():
         await writer.start([], [topic("evt_scalars")])
     for value, index in enumerate([1, 2, 1, 3, 2, 1]):
         await writers[index].write("logevent_scalars", sample("evt_scalars", salIndex=index, int0=value))
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.3)
+        await writer_transport.flush()
     received: Received = []
     reader = make_channel(new_transport(transports), 0, received)
     await reader.start([ReadTopicSpec(topic("evt_scalars"), 500)], [])

@@ -173,6 +173,23 @@ class KafkaTransport(Transport):
         except Exception as e:
             self.log.warning("Could not delete consumer group %s: %s", group_id, e)
 
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything written so far has been acknowledged by
+        the broker (writes themselves never wait).
+
+        Raises
+        ------
+        TransportError
+            If messages are still undelivered after ``timeout`` seconds.
+        """
+        if self._producer is None:
+            return
+        undelivered = await self.run_blocking(self._producer.flush, timeout)
+        if undelivered:
+            raise TransportError(
+                f"{undelivered} messages still undelivered after {timeout} s (broker {self.config.broker_addr})"
+            )
+
     def forget_channel(self, channel: KafkaChannel) -> None:
         """Called by a channel when it closes."""
         self._channels.discard(channel)
