@@ -1,0 +1,108 @@
+"""Delivery with the ledger and the Butler registry on real PostgreSQL servers."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Exposure
+from helpers import destination, make_service, submit
+from servers.postgres import PausablePostgres
+
+from lsst.ts.archiver.butler import create_repository, open_repository, raw_run
+from lsst.ts.archiver.butler.testing import TemporaryPostgres
+from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+
+
+async def test_postgres_ledger_and_registry_deliver_an_exposure(
+    tmp_path: Path,
+    postgres_server: TemporaryPostgres,
+    postgres_database: Callable[[], str],
+    exposure_factory: Callable[..., Exposure],
+    results: dict[str, list[Any]],
+) -> None:
+    (tmp_path / "dbb").mkdir()
+    registry = postgres_database()
+    exposure = exposure_factory()
+    namespace = f"dbb_{secrets.token_hex(4)}"
+    destinations = [
+        destination(
+            "dbb",
+            "dbb",
+            str(tmp_path / "dbb"),
+            butler={
+                "repo": str(tmp_path / "repo"),
+                "ingest_mode": "copy",
+                "registry_db": registry,
+                "namespace": namespace,
+            },
+        )
+    ]
+    with Ledger(postgres_database()) as ledger:
+        assert ledger.dialect == "postgresql"
+        async with make_service(ledger, destinations, results) as service:
+            await submit(service, exposure)
+            await service.wait_until_idle(120)
+        assert ledger.image(exposure.obsid).archived_at is not None
+    (archived,) = results["archived"]
+    assert (archived.archived_sensors, archived.status_code) == (9, 0)
+    butler = open_repository(tmp_path / "repo", writeable=False)
+    refs = butler.query_datasets(
+        "raw", collections=raw_run(exposure.instrument), instrument=exposure.instrument
+    )
+    butler.close()
+    assert len(refs) == 9
+
+
+@pytest.fixture
+def pausable_postgres() -> Iterator[PausablePostgres]:
+    """A PostgreSQL server of its own, to be stopped and restarted by the test."""
+    server = PausablePostgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_registry_unavailable_then_back_ingests_every_file_once(
+    tmp_path: Path,
+    pausable_postgres: PausablePostgres,
+    exposure_factory: Callable[..., Exposure],
+    results: dict[str, list[Any]],
+) -> None:
+    (tmp_path / "oods").mkdir()
+    registry = pausable_postgres.create_database("oods")
+    create_repository(tmp_path / "repo", db=registry, instruments=["LSSTComCam"]).close()
+    exposure = exposure_factory(detectors=["R22_S20", "R22_S21", "R22_S22"])
+    retry = {"max_attempts": 1000, "initial_delay": 0.1, "max_delay": 0.5}
+    destinations = [
+        destination(
+            "oods", "oods", str(tmp_path / "oods"), retry=retry, butler={"repo": str(tmp_path / "repo")}
+        )
+    ]
+    pausable_postgres.pause()
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        async with make_service(ledger, destinations, results) as service:
+            await submit(service, exposure, manifest=False)
+            deadline = time.monotonic() + 60
+            while not all(d.stage is DeliveryStage.INGEST and d.attempts >= 3 for d in ledger.deliveries()):
+                assert time.monotonic() < deadline, ledger.deliveries()
+                await asyncio.sleep(0.1)
+            errors = {d.last_error for d in ledger.deliveries()}
+            assert results["oods"] == []
+            await asyncio.to_thread(pausable_postgres.resume)
+            await service.wait_until_idle(60)
+    assert any("Ingest into oods failed" in str(e) for e in errors), errors
+    assert sorted(r.status_code for r in results["oods"]) == [0, 0, 0]
+    butler = open_repository(tmp_path / "repo", writeable=False)
+    refs = butler.query_datasets(
+        "raw", collections=raw_run(exposure.instrument), instrument=exposure.instrument
+    )
+    butler.close()
+    assert len(refs) == 3
