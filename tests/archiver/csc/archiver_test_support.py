@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +54,54 @@ def write_config_dir(component: str, root: Path, **overrides: Any) -> Path:
         (root / directory).mkdir(parents=True, exist_ok=True)
     (config_dir / "_test.yaml").write_text(yaml.safe_dump(site))
     return config_dir
+
+
+class EventLog:
+    """Collects every sample of the Archiver's result topics (through callbacks)."""
+
+    TOPICS = (
+        "evt_imageRetrievalForArchiving",
+        "evt_imageInOODS",
+        "evt_imageArchived",
+        "tel_focalPlaneCapture",
+    )
+
+    def __init__(self, remote: Any) -> None:
+        self.samples: dict[str, list[Any]] = {name: [] for name in self.TOPICS}
+        self.changed = asyncio.Event()
+        for name in self.TOPICS:
+            getattr(remote, name).callback = functools.partial(self._add, name)
+
+    async def _add(self, name: str, data: Any) -> None:
+        self.samples[name].append(data)
+        self.changed.set()
+
+    def of(self, name: str, obsid: str | None = None) -> list[Any]:
+        """Samples of a topic (optionally for one image)."""
+        return [s for s in self.samples[name] if obsid is None or s.obsid == obsid]
+
+    async def wait_for(
+        self, name: str, count: int, timeout: float = 300.0, obsid: str | None = None
+    ) -> list[Any]:
+        """Wait until a topic has ``count`` samples (for ``obsid``); return them."""
+        deadline = time.monotonic() + timeout
+        while len(self.of(name, obsid)) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"{name}: {len(self.of(name, obsid))} of {count} samples after {timeout} s"
+                )
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except TimeoutError:
+                pass
+        return self.of(name, obsid)
+
+
+def result_remote(domain: Any, name: str) -> Any:
+    """A Remote of an Archiver reading only the result topics."""
+    from lsst.ts import salkit
+
+    include = [name.split("_", 1)[1] for name in EventLog.TOPICS]
+    return salkit.Remote(domain, name, readonly=True, include=include, evt_max_history=0)

@@ -1,0 +1,89 @@
+"""A ComCam sequence through the CCArchiver: every event, every file in both Butler repos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archiver_test_support import EventLog, result_remote, write_config_dir
+from astropy.io import fits
+from lsst.daf.butler import Butler
+from lsst.ts import salkit
+
+from lsst.ts.archiver.camera import LSST_COMCAM, ImageName
+from lsst.ts.archiver.csc import ArchiverCsc
+from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.simulators import start_simulated_system
+
+N_IMAGES = 2
+
+
+async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_path: Path) -> None:
+    system = await start_simulated_system("LSSTComCam", tmp_path / "sim")
+    config_dir = write_config_dir("CCArchiver", tmp_path, daq={"root": str(tmp_path / "sim" / "daq")})
+    csc = ArchiverCsc("CCArchiver", config_dir=config_dir, initial_state=salkit.State.ENABLED)
+    try:
+        await csc.start_task
+        assert csc.summary_state == salkit.State.ENABLED
+        remote = result_remote(csc.domain, "CCArchiver")
+        await remote.start_task
+        log = EventLog(remote)
+        names = await system.take_images(N_IMAGES, exp_time=1.0, key_values={"imageType": "FLAT"})
+        archived = await log.wait_for("evt_imageArchived", N_IMAGES, timeout=400)
+        await log.wait_for("tel_focalPlaneCapture", N_IMAGES, timeout=30)
+    finally:
+        await csc.close()
+        await system.close()
+
+    detectors = {d.name for d in LSST_COMCAM.detectors}
+    assert sorted(a.obsid for a in archived) == sorted(names)
+    for obsid in names:
+        retrievals = log.of("evt_imageRetrievalForArchiving", obsid)
+        assert len(retrievals) == 9
+        assert {f"{r.raft}_{r.sensor}" for r in retrievals} == detectors
+        for r in retrievals:
+            assert (r.camera, r.archiverName, r.statusCode) == ("LSSTComCam", "CCArchiver", 0)
+            assert r.description.endswith("bytes)")
+        in_oods = log.of("evt_imageInOODS", obsid)
+        assert len(in_oods) == 9
+        assert {f"{r.raft}_{r.sensor}" for r in in_oods} == detectors
+        assert all(r.statusCode == 0 and r.camera == "LSSTComCam" for r in in_oods)
+        [done] = log.of("evt_imageArchived", obsid)
+        assert (done.expectedSensors, done.archivedSensors, done.missingSensors, done.statusCode) == (
+            9,
+            9,
+            "",
+            0,
+        )
+        [capture] = log.of("tel_focalPlaneCapture", obsid)
+        assert list(capture.detector) == list(range(9))
+        assert list(capture.status) == [0] * 9
+        assert all(size > 70_000_000 for size in capture.bytesWritten)
+        assert all(15_000 < m < 25_000 for m in capture.medianSignal)
+        assert all(3.0 < n < 10.0 for n in capture.noise)
+        assert all(t > 0 for t in capture.retrievalTime) and all(t > 0 for t in capture.writeTime)
+        assert all(t > 0 for t in capture.deliveryTime) and all(t > 0 for t in capture.ingestTime)
+
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}") as ledger:
+        deliveries = ledger.deliveries()
+        assert {d.stage for d in deliveries} == {DeliveryStage.DONE}
+        # 9 detectors + the manifest, per image and destination: no duplicates.
+        assert len(deliveries) == N_IMAGES * 10 * 2
+        assert all(ledger.image(name).header_source == "HeaderService" for name in names)
+
+    for repo in ("repo-oods", "repo-dbb"):
+        butler = Butler.from_config(str(tmp_path / repo), collections=["LSSTComCam/raw/all"])
+        try:
+            refs = list(butler.query_datasets("raw", instrument="LSSTComCam", limit=None))
+            assert len(refs) == N_IMAGES * 9
+            for obsid in names:
+                exposure = ImageName.parse(obsid).exposure_id
+                for detector in LSST_COMCAM.detectors:
+                    hdul = butler.get("raw", instrument="LSSTComCam", exposure=exposure, detector=detector.id)
+                    assert isinstance(hdul, fits.HDUList)
+                    assert hdul[0].header["OBSID"] == obsid
+                    assert hdul[0].header["RAFTBAY"] + "_" + hdul[0].header["CCDSLOT"] == detector.name
+                    assert hdul[0].header["HDRSRC"] == "HeaderService"
+                    assert hdul[0].header["IMGTYPE"] == "FLAT"
+                    assert len(hdul) == 17
+        finally:
+            butler.close()
