@@ -260,3 +260,24 @@ def test_sidecar_of_another_file_is_refused(make_repo: Callable[..., Butler], tm
     report = RawIngester(butler).ingest([RawFile(first, read_sidecar(sidecar_path_for(second)))])
     assert report.files[0].status is FileStatus.METADATA_FAILURE
     assert "another file" in report.files[0].message
+
+
+def test_a_file_the_datastore_refuses_fails_alone_and_the_batch_still_ingests(
+    make_repo: Callable[..., Butler], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    butler = make_repo("LSSTComCam")
+    paths = write_exposure(tmp_path / "d", "LSSTComCam", 20, [d.name for d in LSST_COMCAM.detectors])
+    bad = paths[4].name
+    original = butler.ingest
+
+    def refusing_ingest(*datasets, **kwargs):  # type: ignore[no-untyped-def]
+        if any(Path(str(d.path)).name == bad for d in datasets):
+            raise RuntimeError(f"datastore refused {bad}")
+        return original(*datasets, **kwargs)
+
+    monkeypatch.setattr(butler, "ingest", refusing_ingest)
+    report = RawIngester(butler).ingest(paths)
+    assert [r.status for r in report.files].count(FileStatus.INGESTED) == 8
+    assert report.files[4].status is FileStatus.INGEST_FAILURE
+    assert f"datastore refused {bad}" in report.files[4].message
+    assert dataset_count(butler, "LSSTComCam") == 8

@@ -558,7 +558,7 @@ class RawIngester:
         t1 = time.perf_counter()
         timings["records"] += t1 - t0
         if to_ingest:
-            self._ingest_batch(to_ingest)
+            self._ingest_batch(to_ingest, (instrument, exposure, run))
         timings["ingest"] += time.perf_counter() - t1
 
     @staticmethod
@@ -582,21 +582,37 @@ class RawIngester:
         )
         return {ref.id for ref in refs}
 
-    def _ingest_batch(self, items: Sequence[_Item]) -> None:
+    def _ingest_batch(self, items: Sequence[_Item], key: tuple[str, int, str]) -> None:
+        """Ingest a batch; on failure keep what another writer ingested meanwhile
+        and retry the rest, down to single files, so only culprits fail."""
         try:
             self._butler_ingest(items)
         except Exception as e:
             if is_registry_unavailable(e):
                 raise
-            if len(items) == 1:
-                items[0].fail(FileStatus.INGEST_FAILURE, f"Ingest of {items[0].given} failed: {e}")
-                return
-            _log.warning("Batch ingest of %d files failed (%s); retrying one by one", len(items), e)
+            error = e
+        else:
             for item in items:
-                self._ingest_batch([item])
+                item.succeed(FileStatus.INGESTED)
             return
+        existing = self._existing_ids(*key)
+        remaining = []
         for item in items:
-            item.succeed(FileStatus.INGESTED)
+            assert item.ref is not None
+            if item.ref.id in existing:
+                item.succeed(FileStatus.ALREADY_PRESENT)  # a concurrent writer was first
+            else:
+                remaining.append(item)
+        if not remaining:
+            return
+        if len(remaining) < len(items):
+            self._ingest_batch(remaining, key)
+        elif len(items) == 1:
+            items[0].fail(FileStatus.INGEST_FAILURE, f"Ingest of {items[0].given} failed: {error}")
+        else:
+            _log.warning("Batch ingest of %d files failed (%s); retrying one by one", len(items), error)
+            for item in items:
+                self._ingest_batch([item], key)
 
     def _butler_ingest(self, items: Sequence[_Item]) -> None:
         datasets = []
