@@ -17,6 +17,7 @@ __all__ = [
     "wait_for_port",
 ]
 
+import ctypes.util
 import dataclasses
 import importlib.util
 import os
@@ -142,6 +143,19 @@ class ServerProcess:
             self.process.wait(timeout=timeout)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to send SIGTERM when the parent
+    dies, so a crashed test run leaves no server behind."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    except (OSError, AttributeError):
+        pass  # not Linux: servers are still stopped by the fixtures
+
+
 def _popen(args: list[str], log_path: pathlib.Path | None, detach: bool) -> subprocess.Popen[bytes]:
     output = open(log_path, "ab") if log_path is not None else subprocess.DEVNULL
     try:
@@ -152,6 +166,7 @@ def _popen(args: list[str], log_path: pathlib.Path | None, detach: bool) -> subp
             stderr=subprocess.STDOUT,
             start_new_session=detach,
             close_fds=True,
+            preexec_fn=None if detach else _die_with_parent,
         )
     finally:
         if log_path is not None and not isinstance(output, int):
@@ -178,6 +193,7 @@ def start_tansu(
         File for the broker's output; discarded if omitted.
     detach : `bool`
         Run in its own session, so it outlives the caller (for the CLI).
+        Otherwise the server gets SIGTERM when the caller's process dies.
     timeout : `float`
         How long to wait for the port to accept connections.
     """
