@@ -62,6 +62,17 @@ class ReferenceController(salkit.Controller):
         await self.tel_scalars.set_write(**values)  # type: ignore[attr-defined]
 
 
+class CpuShare:
+    """CPU time of this process over wall time, since construction."""
+
+    def __init__(self) -> None:
+        self.cpu0 = time.process_time()
+        self.wall0 = time.monotonic()
+
+    def share(self) -> float:
+        return (time.process_time() - self.cpu0) / (time.monotonic() - self.wall0)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -198,12 +209,16 @@ async def bench_heartbeat(config_dir: str, idle: float, loaded: float) -> None:
                 f"Heartbeat of TestCsc: {idle:.0f} s idle, then {loaded:.0f} s with {NUM_IN_FLIGHT} commands "
                 "in flight (senders in the CSC's own event loop: the memory transport is in-process)"
             )
+            cpu = CpuShare()
             idle_stamps = await collect_heartbeats(remote, idle)
+            idle_cpu = cpu.share()
 
             stop = threading.Event()
             same_loop_load = asyncio.create_task(run_load(loaded + 5, stop))
             await asyncio.sleep(1.0)
+            cpu = CpuShare()
             same_loop_stamps = await collect_heartbeats(remote, loaded)
+            loaded_cpu = cpu.share()
             stop.set()
             same_loop_result = await same_loop_load
         finally:
@@ -212,8 +227,13 @@ async def bench_heartbeat(config_dir: str, idle: float, loaded: float) -> None:
 
     print(f"  {'':36} {'max dev (s)':>12} {'p99 dev (s)':>12} {'intervals':>10}")
     idle_result = print_jitter("idle", idle_stamps)
+    print(f"      CPU used by this process: {idle_cpu:.0%} of one core")
     for label, stamps, load in (("1000 commands in flight", same_loop_stamps, same_loop_result),):
         result = print_jitter(label, stamps)
+        print(
+            f"      CPU used by this process: {loaded_cpu:.0%} of one core "
+            "(well below 100% means the machine starved the event loop)"
+        )
         for which in ("sndStamp", "rcvStamp"):
             ratio = result[which] / idle_result[which] if idle_result[which] > 0 else float("inf")
             verdict = "< 0.2 s: OK" if result[which] < JITTER_LIMIT else ">= 0.2 s: TOO LATE"
