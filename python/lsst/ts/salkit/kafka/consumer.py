@@ -194,19 +194,22 @@ class ChannelConsumer:
                 if more:
                     messages.extend(more)
                 deliveries: list[Delivery] = []
+                received = False
                 for item in messages:
                     error = item.error()
                     if error is not None:
                         if self._is_benign(error):
                             continue
                         sequential_errors += 1
-                        self.log.warning("Kafka consumer of %s: %s", self.name, error.str())
+                        self._log_read_error(error)
                         if sequential_errors >= MAX_SEQUENTIAL_READ_ERRORS and not error.retriable():
                             raise KafkaException(error)
                         continue
                     sequential_errors = 0
+                    received = True
                     self._handle(item, deliveries)
-                self.monitor.on_success()
+                if received:
+                    self.monitor.on_success()
                 if deliveries:
                     self._send(deliveries)
                 if self._history_done.is_set():
@@ -259,6 +262,17 @@ class ChannelConsumer:
             pass
 
     _next_probe = 0.0
+    _last_error_text = ""
+    _last_error_time = 0.0
+
+    def _log_read_error(self, error: KafkaError) -> None:
+        """Log a read error; the same error again only once a minute."""
+        text = error.str()
+        now = time.monotonic()
+        if text == self._last_error_text and now - self._last_error_time < 60.0:
+            return
+        self._last_error_text, self._last_error_time = text, now
+        self.log.warning("Kafka consumer of %s: %s", self.name, text)
 
     @staticmethod
     def _is_benign(error: KafkaError) -> bool:
