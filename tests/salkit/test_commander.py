@@ -143,3 +143,16 @@ async def test_interactive_session_ends_at_end_of_input(csc: TestCsc, commander:
     with os.fdopen(read_fd, "r") as stream:
         os.close(write_fd)
         await asyncio.wait_for(commander.run_interactive(stream), STD_TIMEOUT)
+
+
+async def test_amain_enables_the_csc_and_reads_stdin(csc: TestCsc, monkeypatch: pytest.MonkeyPatch) -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "r") as stream, os.fdopen(write_fd, "w") as writer:
+        writer.write("setScalars 1 1 1 23 1 1 1 1 1 1 via_amain\nexit\n")
+        writer.flush()
+        monkeypatch.setattr("sys.stdin", stream)
+        await asyncio.wait_for(
+            salkit.CscCommander.amain(index=True, args=["1", "--enable"], name="Test"), STD_TIMEOUT
+        )
+    assert csc.summary_state == salkit.State.ENABLED
+    assert csc.evt_scalars.data.string0 == "via_amain"  # type: ignore[attr-defined]

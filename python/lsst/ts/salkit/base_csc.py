@@ -247,6 +247,8 @@ class BaseCsc(Controller):
             else:
                 self.log.exception("Start failed")
             await self.close(exception=e, cancel_start=False)
+            if self.done_task.done() and not self.done_task.cancelled():
+                self.done_task.exception()  # reported by start_task too; do not warn if unread
             raise
 
     async def start(self) -> None:

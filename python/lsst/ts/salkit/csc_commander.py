@@ -311,8 +311,10 @@ class CscCommander:
     async def __aexit__(self, *args: typing.Any) -> None:
         await self.close()
 
-    async def run_interactive(self, stream: typing.TextIO = sys.stdin) -> None:
-        """Read command lines from ``stream`` until ``exit`` or end of input."""
+    async def run_interactive(self, stream: typing.TextIO | None = None) -> None:
+        """Read command lines from ``stream`` (None: stdin) until ``exit`` or end of input."""
+        if stream is None:
+            stream = sys.stdin
         loop = asyncio.get_running_loop()
         lines: asyncio.Queue[str] = asyncio.Queue()
         fd = stream.fileno()
