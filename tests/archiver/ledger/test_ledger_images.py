@@ -134,3 +134,22 @@ def test_schema_version_mismatch_is_a_clear_error(ledger_url: str) -> None:
 def test_opening_without_create_refuses_an_empty_database(ledger_url: str) -> None:
     with pytest.raises(LedgerSchemaError, match="no ts_archiver ledger"):
         Ledger(ledger_url, create=False)
+
+
+async def test_async_ledger_runs_calls_in_a_thread(ledger: Ledger) -> None:
+    import threading
+
+    from lsst.ts.archiver.ledger import AsyncLedger
+
+    seen: list[str] = []
+    original = ledger.has_image
+
+    def spy(name: str) -> bool:
+        seen.append(threading.current_thread().name)
+        return original(name)
+
+    ledger.has_image = spy  # type: ignore[method-assign]
+    wrapped = AsyncLedger(ledger)
+    assert await wrapped.register_image(IMAGE, camera="LSSTCam", day_obs=20261123, expected=EXPECTED)
+    assert await wrapped.has_image(IMAGE)
+    assert seen and seen[0] != threading.main_thread().name
