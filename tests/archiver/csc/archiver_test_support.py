@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +107,27 @@ def result_remote(domain: Any, name: str) -> Any:
 
     include = [name.split("_", 1)[1] for name in EventLog.TOPICS]
     return salkit.Remote(domain, name, readonly=True, include=include, evt_max_history=0)
+
+
+@contextlib.asynccontextmanager
+async def running_archiver(
+    component: str, config_dir: Path, initial_state: Any = None
+) -> AsyncIterator[tuple[Any, Any, EventLog]]:
+    """An Archiver CSC, a Remote of its result topics (on its domain) and their `EventLog`."""
+    from lsst.ts import salkit
+
+    from lsst.ts.archiver.csc import ArchiverCsc
+
+    csc = ArchiverCsc(
+        component,
+        config_dir=config_dir,
+        initial_state=salkit.State.ENABLED if initial_state is None else initial_state,
+    )
+    try:
+        await csc.start_task
+        remote = salkit.Remote(csc.domain, component, evt_max_history=0)
+        await remote.start_task
+        log = EventLog(remote)
+        yield csc, remote, log
+    finally:
+        await csc.close()

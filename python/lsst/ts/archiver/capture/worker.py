@@ -154,8 +154,12 @@ def _with_daq_provenance(
     date_end = metadata.date_end
     if date_end is None:
         date_end = date_beg + (metadata.exptime or 0.0)
+    # The DAQ does not know the exposure time; 0 keeps the file ingestible and
+    # the primary header says HDRSRC = 'Archiver' (metadata to be corrected).
+    exptime = metadata.exptime if metadata.exptime is not None else 0.0
     return dataclasses.replace(
         metadata,
+        exptime=exptime,
         date_beg=date_beg,
         date_end=date_end,
         date_trg=metadata.date_trg if metadata.date_trg is not None else image.timestamp,

@@ -487,13 +487,14 @@ class ImagePipeline:
         return finished
 
     async def _final(self, obsid: str, outcome: DetectorOutcome) -> None:
+        # Announce the file first: the hand-over may complete the image (imageArchived).
+        await self.reporter.detector_captured(obsid, outcome)
         if outcome.status is CaptureStatus.OK and outcome.path is not None:
             await self.delivery.file_written(obsid, outcome.name, outcome.path, size=outcome.size)
         else:
             await self.delivery.capture_failed(
                 obsid, outcome.name, f"{outcome.status.name} ({int(outcome.status)}): {outcome.description}"
             )
-        await self.reporter.detector_captured(obsid, outcome)
 
     # ------------------------------------------------------------------ what survives a restart
 
