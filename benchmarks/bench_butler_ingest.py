@@ -23,6 +23,7 @@ Usage: ``.venv/bin/python benchmarks/bench_butler_ingest.py [--repeat N] [--no-p
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import secrets
 import statistics
@@ -30,7 +31,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from astro_metadata_translator import ObservationInfo
 from astropy.io import fits
 from lsst.daf.butler import (
@@ -48,9 +51,17 @@ from lsst.ts.archiver.butler import (
     exposure_records,
     raw_run,
 )
-from lsst.ts.archiver.butler.testing import TemporaryPostgres, write_raw_file
+from lsst.ts.archiver.butler.testing import TemporaryPostgres
 from lsst.ts.archiver.camera import LSSTCAM
-from lsst.ts.archiver.metadata import INGEST_OPTIONAL_PROPERTIES, INGEST_REQUIRED_PROPERTIES
+from lsst.ts.archiver.fits.card import Card, render_header
+from lsst.ts.archiver.fits.hdu import primary_cards
+from lsst.ts.archiver.metadata import (
+    INGEST_OPTIONAL_PROPERTIES,
+    INGEST_REQUIRED_PROPERTIES,
+    make_sidecar,
+    sidecar_path_for,
+    write_sidecar,
+)
 from lsst.ts.archiver.metadata.testing import make_primary_header
 
 INSTRUMENT = "LSSTCam"
@@ -79,12 +90,31 @@ def realistic_header(seq_num: int, detector: str) -> dict[str, object]:
     return header
 
 
-def write_exposure(directory: Path, seq_num: int) -> list[Path]:
+def extension_bytes() -> bytes:
+    """The 16 image extensions (small pixel arrays), rendered once by astropy."""
+    buffer = io.BytesIO()
+    hdus: list[Any] = [fits.PrimaryHDU()]
+    for amplifier in LSSTCAM.detector(94).amplifiers:
+        image = fits.ImageHDU(np.full((16, 24), 20000, dtype=np.int32))
+        image.header["EXTNAME"] = amplifier.extname
+        hdus.append(image)
+    fits.HDUList(hdus).writeto(buffer, checksum=True)
+    return buffer.getvalue()[2880:]  # an empty primary header is one 2880-byte block
+
+
+def write_exposure(directory: Path, seq_num: int, extensions: bytes) -> list[Path]:
+    """Write the 205 files (fast: pre-rendered extensions) and their sidecars."""
     directory.mkdir(parents=True, exist_ok=True)
-    return [
-        write_raw_file(directory, realistic_header(seq_num, d.name), shape=(16, 24), seed=d.id)
-        for d in LSSTCAM.detectors
-    ]
+    paths = []
+    for detector in LSSTCAM.detectors:
+        header = realistic_header(seq_num, detector.name)
+        path = directory / str(header["FILENAME"])
+        cards = primary_cards() + [Card(key, value) for key, value in header.items()]  # type: ignore[arg-type]
+        path.write_bytes(render_header(cards) + extensions)
+        sidecar = make_sidecar(header, filename=path.name, size=path.stat().st_size)
+        write_sidecar(sidecar_path_for(path), sidecar)
+        paths.append(path)
+    return paths
 
 
 def ingest_ours(butler: Butler, paths: list[Path], state: dict[str, object]) -> None:
@@ -178,7 +208,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_butler_") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        exposures = (write_exposure(root / "data" / "a", 1), write_exposure(root / "data" / "b", 2))
+        extensions = extension_bytes()
+        exposures = (
+            write_exposure(root / "data" / "a", 1, extensions),
+            write_exposure(root / "data" / "b", 2, extensions),
+        )
         n_files = len(exposures[0])
         size = exposures[0][0].stat().st_size
         cards = len(fits.getheader(exposures[0][0]))

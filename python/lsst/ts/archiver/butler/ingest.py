@@ -376,8 +376,8 @@ class RawIngester:
                 self._check_file(item.uri, item.sidecar)
             if self.verify_checksums:
                 self._verify_checksum(item.uri, item.sidecar)
-        except (SidecarError, OSError, ValueError) as e:
-            item.fail(FileStatus.METADATA_FAILURE, str(e))
+        except Exception as e:  # reported per file, never swallowed
+            item.fail(FileStatus.METADATA_FAILURE, str(e) or repr(e))
 
     @staticmethod
     def _read_metadata(uri: ResourcePath) -> RawSidecar:
