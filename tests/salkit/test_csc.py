@@ -99,6 +99,22 @@ class CscTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
             await self.remote.cmd_start.set_start(configurationOverride="", timeout=STD_TIMEOUT)
             await self.assert_next_summary_state(salkit.State.DISABLED)
 
+    async def test_configure_rejecting_the_configuration_keeps_standby(self) -> None:
+        async with self.make_csc():
+            await self.assert_next_summary_state(salkit.State.STANDBY)
+
+            async def configure(config: typing.Any) -> None:
+                raise salkit.ExpectedError(f"int0={config.int0} is not supported by this hardware")
+
+            self.csc.configure = configure  # type: ignore[method-assign]
+            async with salkit.assertRaisesAckError(result_contains="int0=5 is not supported"):
+                await self.remote.cmd_start.set_start(configurationOverride="", timeout=STD_TIMEOUT)
+            assert self.csc.summary_state == salkit.State.STANDBY
+            assert self.remote.evt_configurationApplied.get() is None
+            # The directory is polled again in STANDBY.
+            assert self.csc._config_dir_poll_task is not None  # type: ignore[attr-defined]
+            assert not self.csc._config_dir_poll_task.done()  # type: ignore[attr-defined]
+
     async def test_every_invalid_transition_fails_with_a_clear_message(self) -> None:
         state_commands = ("start", "enable", "disable", "standby", "exitControl")
         allowed = {
