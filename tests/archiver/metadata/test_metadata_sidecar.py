@@ -155,3 +155,23 @@ def test_file_checksum_has_algorithm_prefix_and_parses_back(tmp_path: Path, algo
 def test_parse_checksum_rejects_malformed_values(checksum: str) -> None:
     with pytest.raises(ValueError, match="Checksum"):
         parse_checksum(checksum)
+
+
+MINIMAL = ("ARCHVER", "INSTRUME", "OBSID", "SEQNUM", "DAYOBS", "DATE-BEG", "EXPTIME", "RAFTBAY", "CCDSLOT")
+
+
+def test_minimal_documented_keyword_set_is_enough() -> None:
+    full = make_primary_header("LSSTCam", detector="R22_S11", seq_num=3)
+    sidecar = make_sidecar({k: full[k] for k in MINIMAL}, filename="x.fits", size=1)
+    assert (sidecar.exposure_id, sidecar.detector_num, sidecar.physical_filter) == (
+        2026112300003,
+        94,
+        "unknown",
+    )
+
+
+@pytest.mark.parametrize("missing", [k for k in MINIMAL if k != "DAYOBS"])
+def test_each_required_keyword_is_needed(missing: str) -> None:
+    full = make_primary_header("LSSTCam", detector="R22_S11")
+    with pytest.raises(SidecarError):
+        make_sidecar({k: full[k] for k in MINIMAL if k != missing}, filename="x.fits", size=1)

@@ -23,6 +23,13 @@ rolling over at 12:00 TAI, physical filter names, LATISS ``FILTER~GRATING``)
 so the same files get the same data IDs if they are ever re-ingested with
 obs_lsst.
 
+**Required keywords** (without them no sidecar can be made): ``ARCHVER``,
+``INSTRUME``, ``OBSID``, ``SEQNUM``, ``DAYOBS`` (or a begin time),
+``DATE-BEG``/``MJD-BEG`` (or ``DATE-OBS``/``MJD-OBS``), ``EXPTIME`` and, except
+on LATISS, ``RAFTBAY`` and ``CCDSLOT``. Everything else has a default
+(``FILTER`` → ``unknown``, ``IMGTYPE`` → ``unknown``, ``CONTRLLR`` → ``O``,
+``GROUPID`` → the exposure id, end = begin + exposure time...).
+
 Header keywords read (reference camera-daq-fits §3.2): ``INSTRUME``,
 ``TELESCOP``, ``OBSID``, ``GROUPID``, ``DAYOBS``, ``SEQNUM``, ``CONTRLLR``,
 ``CURINDEX``, ``MAXINDEX``, ``IMGTYPE``, ``EXPTIME``, ``SHUTTIME``,
