@@ -121,3 +121,16 @@ def test_named_lock_has_one_holder_until_it_expires(ledger: Ledger) -> None:
     assert not ledger.release_lock("cleaner:/repo", "a")
     assert ledger.release_lock("cleaner:/repo", "b")
     assert ledger.lock_holder("cleaner:/repo") is None
+
+
+def test_capture_and_manifest_are_queued_in_the_same_transaction(ledger: Ledger) -> None:
+    ledger.register_image(IMAGE, camera="LSSTCam", day_obs=20261123, expected={"R22_S11": 94}, now=0.0)
+    ledger.record_capture(IMAGE, "R22_S11", path="/staging/a.fits", destinations=["oods", "dbb"], now=1.0)
+    ledger.set_manifest(IMAGE, "/staging/m.json", destinations=["dbb"], now=1.0)
+    queued = sorted((d.item, d.destination, d.source) for d in ledger.deliveries())
+    assert queued == [
+        ("R22_S11", "dbb", "/staging/a.fits"),
+        ("R22_S11", "oods", "/staging/a.fits"),
+        ("expectedSensors", "dbb", "/staging/m.json"),
+    ]
+    assert ledger.image(IMAGE).manifest_path == "/staging/m.json"

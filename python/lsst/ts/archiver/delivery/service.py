@@ -195,15 +195,21 @@ class DeliveryService:
     ) -> None:
         """A detector's file (and sidecar) is written: queue it for every destination."""
         path = os.path.abspath(path)
-        await self._db(self.ledger.record_capture, obsid, detector, path=path, size=size, checksum=checksum)
-        await self._db(self.ledger.enqueue, obsid, detector, list(self.destinations), path)
+        await self._db(
+            self.ledger.record_capture,
+            obsid,
+            detector,
+            path=path,
+            size=size,
+            checksum=checksum,
+            destinations=list(self.destinations),
+        )
         self._wake()
 
     async def manifest_written(self, obsid: str, path: str) -> None:
         """The image's ``expectedSensors.json`` is written: queue it for every destination."""
         path = os.path.abspath(path)
-        await self._db(self.ledger.set_manifest, obsid, path)
-        await self._db(self.ledger.enqueue, obsid, MANIFEST_ITEM, list(self.destinations), path)
+        await self._db(self.ledger.set_manifest, obsid, path, destinations=list(self.destinations))
         self._wake()
 
     async def capture_failed(self, obsid: str, detector: str, reason: str) -> None:

@@ -218,9 +218,16 @@ class Ledger:
         """Record where the image's header came from."""
         self._update_image(name, header_source=header_source)
 
-    def set_manifest(self, name: str, path: str) -> None:
-        """Record the path of the image's ``expectedSensors.json``."""
-        self._update_image(name, manifest_path=path)
+    def set_manifest(
+        self, name: str, path: str, *, destinations: Iterable[str] = (), now: float | None = None
+    ) -> None:
+        """Record the path of the image's ``expectedSensors.json``; queue it for ``destinations``."""
+        now = _now(now)
+        with self._begin() as conn:
+            result = conn.execute(sa.update(_image).where(_image.c.name == name).values(manifest_path=path))
+            if not result.rowcount:
+                raise UnknownImageError(f"Image {name} is not in the ledger; register it first")
+            self._enqueue(conn, name, MANIFEST_ITEM, tuple(destinations), path, now)
 
     def _update_image(self, name: str, **values: Any) -> None:
         with self._begin() as conn:
@@ -236,14 +243,20 @@ class Ledger:
         path: str,
         size: int | None = None,
         checksum: str | None = None,
+        destinations: Iterable[str] = (),
         now: float | None = None,
     ) -> None:
-        """Record that a detector's file is written (idempotent)."""
+        """Record that a detector's file is written (idempotent).
+
+        With ``destinations``, the file is queued for them in the same
+        transaction, so a crash can never leave a written file unqueued.
+        """
         now = _now(now)
         self._set_detector(
             image,
             detector,
             now,
+            enqueue=(detector, tuple(destinations), path),
             state=CaptureState.WRITTEN.value,
             path=path,
             size=size,
@@ -269,7 +282,14 @@ class Ledger:
             attempts=_detector.c.attempts + 1,
         )
 
-    def _set_detector(self, image: str, detector: str, now: float, **values: Any) -> None:
+    def _set_detector(
+        self,
+        image: str,
+        detector: str,
+        now: float,
+        enqueue: tuple[str, tuple[str, ...], str] | None = None,
+        **values: Any,
+    ) -> None:
         with self._begin() as conn:
             result = conn.execute(
                 sa.update(_detector)
@@ -281,6 +301,8 @@ class Ledger:
                     f"Detector {detector} of image {image} is not in the ledger; register the image "
                     "with it among the expected detectors"
                 )
+            if enqueue is not None:
+                self._enqueue(conn, image, *enqueue, now)
             pending = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(_detector)
@@ -326,8 +348,24 @@ class Ledger:
             Number of new queue entries (0 if all were already queued).
         """
         now = _now(now)
-        rows = [
-            {
+        with self._begin() as conn:
+            known = conn.execute(sa.select(_image.c.name).where(_image.c.name == image)).scalar_one_or_none()
+            if known is None:
+                raise UnknownImageError(f"Image {image} is not in the ledger; register it before enqueueing")
+            return self._enqueue(conn, image, item, tuple(destinations), source, now)
+
+    def _enqueue(
+        self,
+        conn: sa.Connection,
+        image: str,
+        item: str,
+        destinations: tuple[str, ...],
+        source: str,
+        now: float,
+    ) -> int:
+        added = 0
+        for destination in destinations:
+            row = {
                 "image": image,
                 "item": item,
                 "destination": destination,
@@ -337,18 +375,8 @@ class Ledger:
                 "next_attempt_at": now,
                 "enqueued_at": now,
             }
-            for destination in destinations
-        ]
-        if not rows:
-            return 0
-        with self._begin() as conn:
-            known = conn.execute(sa.select(_image.c.name).where(_image.c.name == image)).scalar_one_or_none()
-            if known is None:
-                raise UnknownImageError(f"Image {image} is not in the ledger; register it before enqueueing")
-            added = 0
-            for row in rows:
-                inserted = conn.execute(self._insert_ignore(_delivery).returning(_delivery.c.id), row)
-                added += len(inserted.all())
+            inserted = conn.execute(self._insert_ignore(_delivery).returning(_delivery.c.id), row)
+            added += len(inserted.all())
         return added
 
     def claim(
