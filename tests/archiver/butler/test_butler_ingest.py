@@ -281,3 +281,34 @@ def test_a_file_the_datastore_refuses_fails_alone_and_the_batch_still_ingests(
     assert report.files[4].status is FileStatus.INGEST_FAILURE
     assert f"datastore refused {bad}" in report.files[4].message
     assert dataset_count(butler, "LSSTComCam") == 8
+
+
+def test_changed_metadata_of_an_ingested_exposure_is_an_ingest_failure_unless_updates_are_allowed(
+    make_repo: Callable[..., Butler], tmp_path: Path
+) -> None:
+    butler = make_repo("LSSTComCam")
+    (first,) = write_exposure(tmp_path / "a", "LSSTComCam", 23, ["R22_S00"])
+    assert RawIngester(butler).ingest([first]).ok
+    header = make_primary_header(
+        "LSSTComCam", day_obs=DAY_OBS, seq_num=23, detector="R22_S01", exposure_time=99.0
+    )
+    (tmp_path / "b").mkdir()
+    second = write_raw_file(tmp_path / "b", header)
+    refused = RawIngester(butler).ingest([second])
+    assert refused.files[0].status is FileStatus.INGEST_FAILURE
+    assert "exposure_time" in refused.files[0].message
+    assert RawIngester(butler, update_exposure_records=True).ingest([second]).ok
+    (record,) = butler.registry.queryDimensionRecords("exposure", instrument="LSSTComCam")
+    assert record.exposure_time == 99.0
+
+
+def test_sidecar_with_untranslatable_metadata_is_a_metadata_failure(
+    make_repo: Callable[..., Butler], tmp_path: Path
+) -> None:
+    butler = make_repo("LSSTComCam")
+    (path,) = write_exposure(tmp_path / "a", "LSSTComCam", 24, ["R22_S00"])
+    sidecar = read_sidecar(sidecar_path_for(path))
+    broken = replace(sidecar, observation={**sidecar.observation, "datetime_begin": "not a time"})
+    report = RawIngester(butler).ingest([RawFile(path, broken)])
+    assert report.files[0].status is FileStatus.METADATA_FAILURE
+    assert dataset_count(butler, "LSSTComCam") == 0

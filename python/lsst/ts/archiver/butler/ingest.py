@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy
-from astro_metadata_translator import ObservationInfo
 from lsst.daf.butler import (
     Butler,
     DataCoordinate,
@@ -68,7 +67,7 @@ from ..metadata import (
 from .errors import RegistryUnavailableError
 from .formatter import RawFitsFormatter
 from .instrument import register_instrument, register_physical_filter
-from .records import exposure_records
+from .records import ExposureRecords, exposure_records
 from .repository import ensure_raw_dataset_type
 from .storage import raw_run
 
@@ -481,8 +480,7 @@ class RawIngester:
             self._filters[key] = record
         return record
 
-    def _sync_exposure(self, info: ObservationInfo) -> dict[str, DimensionRecord]:
-        records = exposure_records(info)
+    def _sync_exposure(self, records: ExposureRecords) -> dict[str, DimensionRecord]:
         registry = self.butler.registry
         with registry.transaction():
             registry.syncDimensionData("day_obs", records.day_obs)
@@ -504,10 +502,15 @@ class RawIngester:
         assert first is not None
         instrument, exposure = first.instrument, first.exposure_id
         try:
+            records = exposure_records(first.observation_info)
+        except Exception as e:
+            for item in items:
+                item.fail(FileStatus.METADATA_FAILURE, f"Metadata of exposure {first.observation_id}: {e}")
+            return
+        try:
             detectors = self._detectors(instrument)
-            info = first.observation_info
             filter_record = self._physical_filter(instrument, first.physical_filter)
-            exposure_recs = self._sync_exposure(info)
+            exposure_recs = self._sync_exposure(records)
             dataset_type = self._raw_type()
         except Exception as e:
             if is_registry_unavailable(e):
