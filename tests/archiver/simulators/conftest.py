@@ -20,3 +20,6 @@ def isolated_topic_subname(monkeypatch: pytest.MonkeyPatch) -> collections.abc.I
     monkeypatch.delenv("LSST_SALKIT_TRANSPORT", raising=False)
     yield subname
     get_memory_bus().delete_topics(subname)
+
+
+from servers.seaweedfs import s3_bucket, seaweedfs  # noqa: E402, F401
