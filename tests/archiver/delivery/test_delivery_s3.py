@@ -154,3 +154,36 @@ async def test_s3_server_down_then_back_gets_every_file_once(
     stored = objects(seaweedfs, s3_bucket)
     assert len(stored) == 7
     assert sorted(f.item for f in results["files"]) == sorted([*exposure.files, "expectedSensors"])
+
+
+async def test_webdav_destination_gets_every_file_and_feeds_a_copy_ingest(
+    seaweedfs: TemporarySeaweedFS,
+    tmp_path: Path,
+    exposure_factory: Callable[..., Exposure],
+    results: dict[str, list[Any]],
+) -> None:
+    url = seaweedfs.start_webdav()
+    area = f"{url}/dav-{time.monotonic_ns()}"
+    exposure = exposure_factory(detectors=["R22_S00", "R22_S11"])
+    destinations = [
+        destination("dbb", "dbb", area, butler={"repo": str(tmp_path / "repo"), "ingest_mode": "copy"}),
+    ]
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        async with make_service(ledger, destinations, results) as service:
+            await submit(service, exposure)
+            await service.wait_until_idle(120)
+        done = ledger.deliveries()
+    assert all(d.stage is DeliveryStage.DONE and d.remote_uri and d.remote_uri.startswith(area) for d in done)
+    from lsst.resources import ResourcePath
+
+    for path in exposure.files.values():
+        key = f"{exposure.instrument}/{exposure.day_obs}/{exposure.obsid}/{path.name}"
+        assert ResourcePath(f"{area}/{key}").read() == path.read_bytes()
+    (archived,) = results["archived"]
+    assert (archived.archived_sensors, archived.status_code) == (2, 0)
+    butler = open_repository(tmp_path / "repo", writeable=False)
+    refs = butler.query_datasets(
+        "raw", collections=raw_run(exposure.instrument), instrument=exposure.instrument
+    )
+    butler.close()
+    assert len(refs) == 2

@@ -77,6 +77,8 @@ class TemporarySeaweedFS:
         self._ports: dict[str, int] = {}
         self._process: subprocess.Popen[bytes] | None = None
         self._probed = False
+        self._webdav: subprocess.Popen[bytes] | None = None
+        self._webdav_port = 0
 
     @property
     def s3_port(self) -> int:
@@ -204,8 +206,44 @@ class TemporarySeaweedFS:
         except OSError:
             return ""
 
+    def start_webdav(self, timeout: float = 30.0) -> str:
+        """Also serve the filer over WebDAV (``weed webdav``); return its ``http://`` URL."""
+        if self._webdav is None or self._webdav.poll() is not None:
+            if not self._webdav_port:
+                self._webdav_port = _free_port_pair()
+            log = open(self._dir / "webdav.log", "ab")
+            self._webdav = subprocess.Popen(
+                [
+                    str(self._weed),
+                    "webdav",
+                    f"-filer=127.0.0.1:{self._ports['filer']}",
+                    f"-port={self._webdav_port}",
+                    "-ip.bind=127.0.0.1",
+                    f"-cacheDir={self._dir}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self._dir,
+                start_new_session=True,
+            )
+            log.close()
+        url = f"http://127.0.0.1:{self._webdav_port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self._webdav_port), timeout=1):
+                    return url
+            except OSError:
+                if self._webdav.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"SeaweedFS WebDAV did not start: {self._log_tail()}") from None
+                time.sleep(0.1)
+
     def stop(self, grace: float = 2.0) -> None:
         """Stop the server (keeps the data; `start` brings it back)."""
+        if self._webdav is not None:
+            self._webdav.kill()
+            self._webdav.wait(timeout=30)
+            self._webdav = None
         process = self._process
         if process is None:
             return
