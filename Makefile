@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help bootstrap demo test lint format unit doc bench clean
+.PHONY: help bootstrap demo test lint format doc bench kafka-up kafka-down clean
 
 help:
 	@echo "make demo   - run the Archiver end to end on the embedded default (./demo/)"
@@ -10,6 +10,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmarks in benchmarks/"
 	@echo "make doc    - build the Sphinx documentation"
+	@echo "make kafka-up / kafka-down - local Kafka-protocol broker + development schema registry (see doc/kafka.rst)"
 
 bootstrap:
 	@tools/bootstrap.sh
@@ -35,6 +36,12 @@ bench: bootstrap
 doc: bootstrap
 	$(VENV)/bin/python -m pip install -q sphinx
 	$(VENV)/bin/sphinx-build -q -b html doc doc/_build/html
+
+kafka-up: bootstrap
+	$(PY) bin/salkit_kafka up --dir .kafka
+
+kafka-down: bootstrap
+	$(PY) bin/salkit_kafka down --dir .kafka
 
 clean:
 	rm -rf $(VENV) demo doc/_build .mypy_cache .ruff_cache
