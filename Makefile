@@ -38,10 +38,10 @@ doc: bootstrap
 	$(VENV)/bin/sphinx-build -q -b html doc doc/_build/html
 
 kafka-up: bootstrap
-	$(PY) bin/salkit_kafka up --dir .kafka
+	$(PY) bin/salkit_kafka --dir .kafka up
 
 kafka-down: bootstrap
-	$(PY) bin/salkit_kafka down --dir .kafka
+	$(PY) bin/salkit_kafka --dir .kafka down
 
 clean:
 	rm -rf $(VENV) demo doc/_build .mypy_cache .ruff_cache
