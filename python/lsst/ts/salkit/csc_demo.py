@@ -1,7 +1,8 @@
 """End-to-end demonstration of a CSC: the TestCsc commanded by a CscCommander.
 
-Everything runs in one process on the in-memory transport. Until the
-Archiver CSC exists, ``make demo`` (``bin/archiver_demo``) runs this.
+Everything runs in one process on the in-memory transport:
+``python -m lsst.ts.salkit.csc_demo``. (Before the Archiver existed,
+``make demo`` ran this.)
 """
 
 from __future__ import annotations
@@ -123,5 +124,9 @@ async def run_demo(out: typing.TextIO = sys.stdout) -> int:
 
 
 def main() -> int:
-    """Entry point of ``bin/archiver_demo`` (for now)."""
+    """Run the demonstration; return the exit code."""
     return asyncio.run(run_demo())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
