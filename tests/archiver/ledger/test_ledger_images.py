@@ -153,3 +153,24 @@ async def test_async_ledger_runs_calls_in_a_thread(ledger: Ledger) -> None:
     assert await wrapped.register_image(IMAGE, camera="LSSTCam", day_obs=20261123, expected=EXPECTED)
     assert await wrapped.has_image(IMAGE)
     assert seen and seen[0] != threading.main_thread().name
+
+
+def test_pending_summary_counts_the_backlog(ledger: Ledger) -> None:
+    register(ledger, now=100.0)
+    ledger.register_image(
+        "MC_O_20261123_000043", camera="LSSTCam", day_obs=20261123, expected={"R22_S11": 94}, now=150.0
+    )
+    ledger.record_capture(IMAGE, "R22_S11", path="/a", destinations=["dbb", "oods"])
+    ledger.record_capture(IMAGE, "R22_S12", path="/b", destinations=["dbb"])
+    (item,) = [
+        d for d in ledger.claim("dbb", DeliveryStage.TRANSFER, "w", limit=5) if d.item == "R22_S12"
+    ] or [None]
+    summary = ledger.pending_summary(now=160.0)
+    assert summary.images_pending == 2
+    # IMAGE: R00_SG0 not captured, R22_S11 and R22_S12 not delivered; the other image: R22_S11.
+    assert summary.detectors_pending == 4
+    assert summary.oldest_pending_age == 60.0
+    assert summary.queue_depths == {"dbb": 2, "oods": 1}
+    assert item is not None
+    ledger.mark_transferred(item.id, "w", remote_uri="x", size=1, checksum=None, ingest=False)
+    assert ledger.pending_summary(now=160.0).queue_depths == {"dbb": 1, "oods": 1}

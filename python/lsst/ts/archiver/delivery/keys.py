@@ -9,7 +9,7 @@ never escape the destination (no ``..``, no separators, no absolute paths).
 
 from __future__ import annotations
 
-__all__ = ["check_file_name", "check_path_inside", "object_key"]
+__all__ = ["check_detector_name", "check_file_name", "check_image", "check_path_inside", "object_key"]
 
 import os
 import re
@@ -20,6 +20,31 @@ from .errors import UnsafeNameError
 
 _INSTRUMENT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,31}$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+_DETECTOR_RE = re.compile(r"^R\d\d_S[A-Z0-9]{2}$")
+
+
+def check_detector_name(name: str) -> str:
+    """Check a detector name ``RNN_SNN`` (``R00_SG0``, ``R22_S11`` ...); return it.
+
+    Raises
+    ------
+    UnsafeNameError
+        If it is not of that form.
+    """
+    if not isinstance(name, str) or not _DETECTOR_RE.match(name):
+        raise UnsafeNameError(f"Detector name {name!r} is not of the form RNN_SNN (e.g. R22_S11)")
+    return name
+
+
+def check_image(instrument: str, day_obs: int | str, obsid: str) -> None:
+    """Check that an image's identity can make object keys.
+
+    Raises
+    ------
+    UnsafeNameError
+        If the instrument, day_obs or obsid is malformed.
+    """
+    object_key(instrument, day_obs, obsid, f"{obsid}_expectedSensors.json")
 
 
 def check_file_name(name: str, obsid: str | None = None) -> str:

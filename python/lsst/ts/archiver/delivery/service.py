@@ -27,6 +27,7 @@ __all__ = ["DeliveryService"]
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 import inspect
 import logging
@@ -44,10 +45,12 @@ from ..ledger import (
     ImageProgress,
     ImageRecord,
     Ledger,
+    PendingSummary,
     Trigger,
 )
 from .config import DestinationConfig, DestinationRole
 from .destination import Destination
+from .keys import check_detector_name, check_image
 from .results import FileDelivered, ImageArchived, ImageInOods, ResultCallback
 from .worker import DestinationWorker
 
@@ -178,7 +181,17 @@ class DeliveryService:
         header_source: str | None = None,
         priority: int = 0,
     ) -> bool:
-        """Record an image and its expected detectors (idempotent); True if new."""
+        """Record an image and its expected detectors (idempotent); True if new.
+
+        Raises
+        ------
+        UnsafeNameError
+            If the obsid, instrument, day_obs or a detector name is malformed
+            (nothing is recorded).
+        """
+        check_image(camera, day_obs, obsid)
+        for name in expected:
+            check_detector_name(name)
         return await self._db(
             self.ledger.register_image,
             obsid,
@@ -227,6 +240,12 @@ class DeliveryService:
         """Destination → items not finished (0 for idle destinations)."""
         depths = await self._db(self.ledger.queue_depths)
         return {name: depths.get(name, 0) for name in self.destinations}
+
+    async def pending_summary(self) -> PendingSummary:
+        """Backlog for ``archiverHealth`` (queue depth 0 for idle destinations)."""
+        summary = await self._db(self.ledger.pending_summary)
+        depths = {name: summary.queue_depths.get(name, 0) for name in self.destinations}
+        return dataclasses.replace(summary, queue_depths=depths)
 
     async def retry_failed(self, *, destination: str | None = None, obsid: str | None = None) -> int:
         """Re-queue finally failed items; returns how many."""

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from . import schema
 from .engine import make_engine, normalize_url
 from .errors import LedgerError, LedgerSchemaError, UnknownImageError
-from .records import DeliveryRecord, DetectorRecord, ImageProgress, ImageRecord, StageLatency
+from .records import DeliveryRecord, DetectorRecord, ImageProgress, ImageRecord, PendingSummary, StageLatency
 from .states import MANIFEST_ITEM, CaptureState, DeliveryStage, DeliveryStatus, Trigger
 
 _image = schema.image
@@ -691,6 +691,36 @@ class Ledger:
                 .group_by(_delivery.c.destination)
             ).all()
         return {str(destination): int(count) for destination, count in rows}
+
+    def pending_summary(self, *, now: float | None = None) -> PendingSummary:
+        """Backlog figures for health telemetry (one short read transaction)."""
+        now = _now(now)
+        open_stages = [DeliveryStage.TRANSFER.value, DeliveryStage.INGEST.value]
+        with self._begin() as conn:
+            images, oldest = conn.execute(
+                sa.select(sa.func.count(), sa.func.min(_image.c.registered_at)).where(
+                    _image.c.archived_at.is_(None)
+                )
+            ).one()
+            not_captured = sa.select(_detector.c.image, _detector.c.name).where(
+                _detector.c.state == CaptureState.PENDING.value
+            )
+            undelivered = sa.select(_delivery.c.image, _delivery.c.item.label("name")).where(
+                _delivery.c.stage.in_(open_stages), _delivery.c.item != MANIFEST_ITEM
+            )
+            both = sa.union(not_captured, undelivered).subquery()
+            detectors = conn.execute(sa.select(sa.func.count()).select_from(both)).scalar_one()
+            depths = conn.execute(
+                sa.select(_delivery.c.destination, sa.func.count())
+                .where(_delivery.c.stage.in_(open_stages))
+                .group_by(_delivery.c.destination)
+            ).all()
+        return PendingSummary(
+            images_pending=int(images),
+            detectors_pending=int(detectors),
+            oldest_pending_age=max(0.0, now - float(oldest)) if oldest is not None else 0.0,
+            queue_depths={str(d): int(c) for d, c in depths},
+        )
 
     def progress(self, name: str, destinations: Collection[str] | None = None) -> ImageProgress:
         """What is still missing for an image.

@@ -7,6 +7,7 @@ __all__ = [
     "DetectorRecord",
     "ImageProgress",
     "ImageRecord",
+    "PendingSummary",
     "StageLatency",
 ]
 
@@ -200,3 +201,25 @@ class StageLatency:
         ordered = sorted(self.values)
         index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
         return ordered[index]
+
+
+@dataclass(frozen=True)
+class PendingSummary:
+    """Backlog figures for health telemetry (``archiverHealth``).
+
+    Attributes
+    ----------
+    images_pending : `int`
+        Images not archived yet.
+    detectors_pending : `int`
+        Detector files not captured yet or not final at some destination.
+    oldest_pending_age : `float`
+        Seconds since the oldest unarchived image was registered (0 if none).
+    queue_depths : `dict` [`str`, `int`]
+        Destination → items to transfer or ingest.
+    """
+
+    images_pending: int
+    detectors_pending: int
+    oldest_pending_age: float
+    queue_depths: dict[str, int]
