@@ -17,7 +17,7 @@ import sys
 import typing
 
 from .base_csc import BaseCsc
-from .csc_utils import get_expected_summary_states
+from .csc_utils import get_expected_summary_states, set_summary_state
 from .domain import Domain
 from .enums import SalRetCode, State
 from .errors import AckError
@@ -388,8 +388,6 @@ class BaseCscTestCase(metaclass=abc.ABCMeta):
                             f"override {override!r} not in configurationApplied.configurations={applied.configurations!r}"
                         )
                 if final_state != State.OFFLINE:
-                    from .csc_utils import set_summary_state
-
                     await set_summary_state(remote, State.OFFLINE, timeout=timeout)
                 return_code = await asyncio.wait_for(process.wait(), timeout)
                 if return_code != 0:
