@@ -1,0 +1,104 @@
+"""bin/run_camera_simulator and bin/run_header_service_simulator in their own processes, over Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import tempfile
+import typing
+import unittest
+
+import yaml
+from lsst.ts import salkit
+
+from lsst.ts.archiver.daq import EmulatedDaqStore
+from lsst.ts.archiver.simulators import CameraSimulatorCsc
+from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
+from lsst.ts.salkit.kafka import KafkaConfig, TopicAdmin
+from lsst.ts.salkit.kafka.devstack import TANSU_CONSUMER_CONFIGURATION
+from lsst.ts.salkit.kafka.local_servers import ServerProcess, start_registry, start_tansu
+
+BIN_DIR = pathlib.Path(__file__).resolve().parents[3] / "bin"
+RUN_CAMERA = BIN_DIR / "run_camera_simulator"
+RUN_HEADER_SERVICE = BIN_DIR / "run_header_service_simulator"
+
+
+class SimulatorBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
+    tansu: ServerProcess
+    registry: ServerProcess
+    state_dir: tempfile.TemporaryDirectory[str]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.state_dir = tempfile.TemporaryDirectory()
+        state_path = pathlib.Path(cls.state_dir.name)
+        cls.tansu = start_tansu(log_path=state_path / "tansu.log")
+        cls.registry = start_registry(log_path=state_path / "registry.log")
+        cls.consumer_config = state_path / "consumer.yaml"
+        cls.consumer_config.write_text(yaml.safe_dump(TANSU_CONSUMER_CONFIGURATION))
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.registry.stop()
+        cls.tansu.stop()
+        cls.state_dir.cleanup()
+
+    def setUp(self) -> None:
+        self.saved_env = dict(os.environ)
+        os.environ.update(
+            {
+                "LSST_SALKIT_TRANSPORT": "kafka",
+                "LSST_KAFKA_BROKER_ADDR": self.tansu.address,
+                "LSST_SCHEMA_REGISTRY_URL": f"http://{self.registry.address}",
+                "LSST_KAFKA_CONSUMER_CONFIGURATION": str(self.consumer_config),
+            }
+        )
+        self.work_dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self) -> None:
+        config = KafkaConfig.from_environ()
+        TopicAdmin(config).delete_topics_of_subname(config.topic_subname)
+        os.environ.clear()
+        os.environ.update(self.saved_env)
+        self.work_dir.cleanup()
+
+    def basic_make_csc(
+        self,
+        initial_state: salkit.State | int | None,
+        config_dir: str | pathlib.Path | None,
+        simulation_mode: int,
+        **kwargs: typing.Any,
+    ) -> salkit.BaseCsc:
+        raise NotImplementedError("not used here")
+
+    async def test_camera_simulator_script_starts_and_quits(self) -> None:
+        # Default state (STANDBY): the simulator is not a ConfigurableCsc, so it
+        # writes no configurationApplied, which check_bin_script wants in ENABLED.
+        await self.check_bin_script(
+            name="CCCamera",
+            index=None,
+            exe_name=str(RUN_CAMERA),
+            cmdline_args=["CCCamera", "--daq-root", self.work_dir.name, "--small-amplifiers"],
+        )
+        # The store was created for the camera's partition.
+        with EmulatedDaqStore(self.work_dir.name, "comcam", create=False) as store:
+            assert store.list_images() == []
+
+    async def test_header_service_simulator_script_starts_and_quits(self) -> None:
+        await self.check_bin_script(
+            name="MTHeaderService",
+            index=None,
+            exe_name=str(RUN_HEADER_SERVICE),
+            initial_state=salkit.State.ENABLED,
+            cmdline_args=[
+                "MTHeaderService",
+                "--header-root",
+                self.work_dir.name,
+                "--drop-probability",
+                "0.1",
+            ],
+        )
+
+    async def test_version_option_prints_the_package_version(self) -> None:
+        assert await asyncio.to_thread(run_bin_script_version, str(RUN_CAMERA)) == CameraSimulatorCsc.version
