@@ -125,7 +125,7 @@ async def running_archiver(
     )
     try:
         await csc.start_task
-        remote = salkit.Remote(csc.domain, component, evt_max_history=0)
+        remote = salkit.Remote(csc.domain, component)
         await remote.start_task
         log = EventLog(remote)
         yield csc, remote, log

@@ -215,6 +215,15 @@ class ArchiverCsc(salkit.ConfigurableCsc):
 
     # ------------------------------------------------------------------ state machine
 
+    async def start_phase2(self) -> None:
+        """Walk to the initial state; if the Archiver faults on the way, stay up in FAULT."""
+        try:
+            await super().start_phase2()
+        except salkit.ExpectedError as e:
+            if self.summary_state != salkit.State.FAULT:
+                raise
+            self.log.warning(f"Initial state not reached because of a fault: {e}")
+
     async def do_start(self, data: typing.Any) -> None:
         await super().do_start(data)
         await self._fault_if_open_failed()
