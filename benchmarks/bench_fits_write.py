@@ -86,17 +86,18 @@ class Timer:
         self.directory = directory
         self.counter = 0
 
-    def once(self, write: Callable[[Path], Path | None]) -> float:
+    def once(self, write: Callable[[Path], Path | None]) -> tuple[float, float]:
+        """Run one write; return (wall seconds, CPU seconds of this process incl. kernel)."""
         self.counter += 1
         target = self.directory / f"run{self.counter:04d}"
         target.mkdir()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         write(target)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         for path in target.iterdir():
             path.unlink()
         target.rmdir()
-        return elapsed
+        return elapsed, cpu
 
 
 def astropy_writer(detector: Detector, pixels: np.ndarray) -> Callable[[Path], None]:
@@ -251,17 +252,26 @@ def main() -> None:
         for write in methods.values():  # warm-up: imports, caches, page cache
             timer.once(write)
         times: dict[str, list[float]] = {name: [] for name in methods}
+        cpu_times: dict[str, list[float]] = {name: [] for name in methods}
         for _ in range(args.repeat):  # interleaved so background load hits all alike
             for name, write in methods.items():
-                times[name].append(timer.once(write))
+                wall, cpu = timer.once(write)
+                times[name].append(wall)
+                cpu_times[name].append(cpu)
         floor = statistics.median(times["floor: numpy tofile"])
+        cpu_floor = statistics.median(cpu_times["floor: numpy tofile"])
         print(
-            f"One ITL CCD ({detector.name}), {megabytes:.1f} MB of pixels, median of {args.repeat}, one core"
+            f"One ITL CCD ({detector.name}), {megabytes:.1f} MB of pixels, median of {args.repeat}, one core; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
-        print(f"{'method':30s} {'seconds':>8s} {'MB/s':>7s} {'x floor':>8s}")
+        print(f"{'method':30s} {'wall s':>8s} {'MB/s':>7s} {'x floor':>8s} {'CPU s':>8s} {'x floor':>8s}")
         for name, values in times.items():
             median = statistics.median(values)
-            print(f"{name:30s} {median:8.4f} {megabytes / median:7.0f} {median / floor:8.2f}")
+            cpu = statistics.median(cpu_times[name])
+            print(
+                f"{name:30s} {median:8.4f} {megabytes / median:7.0f} {median / floor:8.2f} "
+                f"{cpu:8.4f} {cpu / cpu_floor:8.2f}"
+            )
 
         rice = {
             "ours RICE_1 (RawFitsWriter)": ours_writer(detector, bias, True, args.fsync),
@@ -270,7 +280,7 @@ def main() -> None:
         rice_times: dict[str, list[float]] = {name: [] for name in rice}
         for _ in range(args.rice_repeat):
             for name, write in rice.items():
-                rice_times[name].append(timer.once(write))
+                rice_times[name].append(timer.once(write)[0])
         print(f"\nRICE_1, tiles 576x1, median of {args.rice_repeat}, one core (MB/s of uncompressed pixels)")
         fitsio_rice = statistics.median(rice_times["fitsio RICE_1 + checksum"])
         for name, values in rice_times.items():
