@@ -225,22 +225,28 @@ async def test_sequence_numbers_skip_names_already_in_the_daq_store(
     tmp_path: Path, domain: salkit.Domain
 ) -> None:
     """A lost state file does not make names repeat: the DAQ catalog is consulted."""
-    recorder = EventRecorder(domain, "ATCamera")
-    camera_csc = await make_camera(
-        "ATCamera", tmp_path, registers=SMALL_AMPLIFIER_REGISTERS, state_file=tmp_path / "a.json"
-    )
-    try:
-        await recorder.remote.start_task
-        await recorder.remote.cmd_takeImages.set_start(
-            nImages=1, expTime=0.0, shutter=False, sensors="", keyValueMap="", obsNote="", timeout=STD_TIMEOUT
+    names = []
+    for state_file in ("first.json", "second.json"):
+        recorder = EventRecorder(domain, "ATCamera")
+        camera_csc = await make_camera(
+            "ATCamera", tmp_path, registers=SMALL_AMPLIFIER_REGISTERS, state_file=tmp_path / state_file
         )
-        camera_csc.image_counter.path = tmp_path / "other.json"
-        await recorder.remote.cmd_takeImages.set_start(
-            nImages=1, expTime=0.0, shutter=False, sensors="", keyValueMap="", obsNote="", timeout=STD_TIMEOUT
-        )
-        assert [ImageName.parse(n).seq_num for n in recorder.by_image()] == [1, 2]
-    finally:
-        await camera_csc.close()
+        try:
+            await recorder.remote.start_task
+            await recorder.remote.cmd_takeImages.set_start(
+                nImages=1,
+                expTime=0.0,
+                shutter=False,
+                sensors="",
+                keyValueMap="",
+                obsNote="",
+                timeout=STD_TIMEOUT,
+            )
+            names += list(recorder.by_image())
+        finally:
+            await recorder.remote.close()
+            await camera_csc.close()
+    assert [ImageName.parse(n).seq_num for n in names] == [1, 2]
 
 
 async def test_sensors_subset_writes_only_the_rebs_reading_them(

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import pathlib
+import sys
 import tempfile
 import typing
 import unittest
 
 import yaml
+from lsst.resources import ResourcePath
 from lsst.ts import salkit
 
 from lsst.ts.archiver.daq import EmulatedDaqStore
+from lsst.ts.archiver.fits import parse_header_file
 from lsst.ts.archiver.simulators import CameraSimulatorCsc
 from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
 from lsst.ts.salkit.kafka import KafkaConfig, TopicAdmin
@@ -102,3 +106,58 @@ class SimulatorBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsynci
 
     async def test_version_option_prints_the_package_version(self) -> None:
         assert await asyncio.to_thread(run_bin_script_version, str(RUN_CAMERA)) == CameraSimulatorCsc.version
+
+    async def test_take_images_across_processes(self) -> None:
+        """Camera and Header Service simulators as scripts; a Remote here takes two images."""
+        root = pathlib.Path(self.work_dir.name)
+        common = ["--state", "enabled"]
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, str(RUN_CAMERA), "CCCamera", "--daq-root", str(root / "daq"),
+                "--small-amplifiers", "--time-scale", "0.05", *common,
+            ),
+            await asyncio.create_subprocess_exec(
+                sys.executable, str(RUN_HEADER_SERVICE), "CCHeaderService", "--header-root",
+                str(root / "headers"), *common,
+            ),
+        ]  # fmt: skip
+        try:
+            async with salkit.Domain() as domain:
+                camera = salkit.Remote(domain, "CCCamera", include=["summaryState", "endOfImageTelemetry"])
+                header_service = salkit.Remote(
+                    domain, "CCHeaderService", include=["summaryState", "largeFileObjectAvailable"]
+                )
+                await asyncio.gather(camera.start_task, header_service.start_task)
+                for remote in (camera, header_service):
+                    while (
+                        await remote.evt_summaryState.next(flush=False, timeout=60)
+                    ).summaryState != salkit.State.ENABLED:
+                        pass
+                await camera.cmd_takeImages.set_start(
+                    nImages=2, expTime=0.1, shutter=True, sensors="", keyValueMap="imageType: FLAT",
+                    obsNote="", timeout=60,
+                )  # fmt: skip
+                names = [
+                    (await camera.evt_endOfImageTelemetry.next(flush=False, timeout=30)).imageName
+                    for _ in range(2)
+                ]
+                headers = [
+                    await header_service.evt_largeFileObjectAvailable.next(flush=False, timeout=30)
+                    for _ in range(2)
+                ]
+                assert sorted(h.id for h in headers) == sorted(names)
+                for header in headers:
+                    data = ResourcePath(header.url).read()
+                    assert hashlib.md5(data).hexdigest() == header.checkSum
+                    assert parse_header_file(data).obsid == header.id
+                with EmulatedDaqStore(root / "daq", "comcam", create=False) as store:
+                    assert [image.name for image in store.list_images()] == names
+                for remote in (camera, header_service):
+                    await salkit.set_summary_state(remote, salkit.State.OFFLINE, timeout=30)
+            for process in processes:
+                assert await asyncio.wait_for(process.wait(), 30) == 0
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.terminate()
+                    await process.wait()

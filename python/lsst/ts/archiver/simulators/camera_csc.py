@@ -144,6 +144,7 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             else Path(daq_root) / self.camera.partition / f"{name}_image_numbers.json"
         )
         self._sequence_task: asyncio.Task[None] | None = None
+        self._days_checked: set[int] = set()
         self._end_telemetry_tasks: set[asyncio.Task[None]] = set()
         # Seconds per source to write, measured; used for command timeouts.
         self._seconds_per_source = 0.05 if registers else 0.6
@@ -278,7 +279,11 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         """Take one image; return the seconds spent writing its sources."""
         start_integration = salkit.current_tai()
         day_obs = day_obs_for(start_integration)
-        existing = await self.daq_writer.names_since(day_obs_bounds(day_obs)[0])
+        existing: list[str] = []
+        if day_obs not in self._days_checked:
+            # Once per day: names already in the DAQ catalog (e.g. a lost state file).
+            existing = await self.daq_writer.names_since(day_obs_bounds(day_obs)[0])
+            self._days_checked.add(day_obs)
         name = self.image_counter.allocate(self.camera.camera_code, self.controller, day_obs, existing)
         identity = ImageIdentity(
             name=name,
