@@ -1,0 +1,233 @@
+"""End-to-end Archiver latency: endOfImageTelemetry -> last imageInOODS, vs the copy floor.
+
+One process, in-memory SAL. An Archiver CSC (2 capture workers, OODS
+destination with direct Butler ingest + DBB destination with a copying
+ingest, SQLite ledger and registries) archives images that are already
+complete in an emulated DAQ store. For each image the benchmark publishes
+the Header Service's ``largeFileObjectAvailable`` (a small header file)
+and then the camera's ``endOfImageTelemetry`` from in-process controllers,
+and waits for the image's last ``imageInOODS`` before the next one (latency
+without queueing). Per image it also measures the floor: reading the same
+packed bytes from the DAQ store and writing them to a file in the OODS
+destination directory (no decode, no FITS, no ingest).
+
+Printed per camera and compression: p50/p95 latency, p50 floor, the ratio
+p50/p50-floor and the throughput (MB of raw FITS per second of latency).
+
+Default run (about 3-5 minutes on a 2-core VM): LATISS 20 images plain +
+20 RICE_1, ComCam 3 + 3. ``--comcam 20`` gives the >= 20-image ComCam
+numbers; ``--lsstcam`` adds one LSSTCam image per compression mode (205
+CCDs: about 16 GB of raw files per copy; needs ~60 GB free disk).
+
+Usage: ``.venv/bin/python benchmarks/bench_archiver_e2e.py [--latiss N] [--comcam N] [--lsstcam]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lsst.ts import salkit
+
+from lsst.ts.archiver.camera import Camera, ImageName, get_camera
+from lsst.ts.archiver.csc import ArchiverCsc
+from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
+from lsst.ts.archiver.fits import Card, HeaderServiceFile, render_header_file
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def write_config(root: Path, component: str, compress: bool) -> Path:
+    config_dir = root / "config"
+    config_dir.mkdir(parents=True)
+    (config_dir / "_init.yaml").write_text((_REPO / "config" / component / "v1" / "_init.yaml").read_text())
+    for name in ("oods", "dbb-buffer"):
+        (root / name).mkdir()
+    site = {
+        "daq": {"root": str(root / "daq"), "wait_timeout": 30.0},
+        "staging": {"directory": str(root / "staging"), "min_free_space": 1.0},
+        "fits": {"compress": compress, "fsync": False},
+        "header_service": {"name": "", "wait_timeout": 5.0},
+        "destinations": [
+            {
+                "name": "oods",
+                "role": "oods",
+                "target": str(root / "oods"),
+                "butler": {"repo": str(root / "repo-oods"), "ingest_mode": "direct"},
+            },
+            {
+                "name": "dbb",
+                "role": "dbb",
+                "target": str(root / "dbb-buffer"),
+                "butler": {"repo": str(root / "repo-dbb"), "ingest_mode": "copy"},
+            },
+        ],
+        "ledger_url": f"sqlite:///{root / 'ledger.sqlite3'}",
+        "workers": 2,
+        "cleanup": {"enabled": False},
+    }
+    (config_dir / "_bench.yaml").write_text(yaml.safe_dump(site))
+    return config_dir
+
+
+def header_file(root: Path, obsid: str, tai: float) -> Path:
+    header = HeaderServiceFile(
+        primary=(
+            Card("OBSID", obsid),
+            Card("IMGTYPE", "FLAT"),
+            Card("EXPTIME", 1.0),
+            Card("DARKTIME", 1.0),
+            Card("OBJECT", "benchmark"),
+        )
+    )
+    path = root / "headers" / f"{obsid}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_header_file(header))
+    return path
+
+
+def copy_floor(store: EmulatedDaqStore, obsid: str, destination: Path) -> float:
+    """Seconds to read an image's packed sources and write them to ``destination``."""
+    started = time.perf_counter()
+    for location in store.find_image(obsid).locations:
+        words = store.read_source(obsid, location, verify=False)
+        words.tofile(destination / f"{obsid}_{location.bay}_{location.board}.dat")
+    elapsed = time.perf_counter() - started
+    for path in destination.glob(f"{obsid}_*.dat"):
+        path.unlink()
+    return elapsed
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench_archiver_") as tmp:
+        root = Path(tmp)
+        store = EmulatedDaqStore(root / "daq", camera.partition)
+        generator = PixelGenerator(signal=2000.0, cosmic_rays=5, saturated_spots=0)
+        day_obs = 20261123
+        names = [ImageName(camera.camera_code, "O", day_obs, seq).obsid for seq in range(1, n_images + 1)]
+        config_dir = write_config(root, camera.archiver_name, compress)
+        os.environ["LSST_SITE"] = "bench"
+        csc = ArchiverCsc(camera.archiver_name, config_dir=config_dir, initial_state=salkit.State.ENABLED)
+        cam = salkit.Controller(camera.csc_name)
+        hs = salkit.Controller(camera.header_service_name)
+        domain = salkit.Domain()
+        remote = salkit.Remote(
+            domain,
+            camera.archiver_name,
+            readonly=True,
+            include=["imageInOODS", "imageArchived"],
+            evt_max_history=0,
+        )
+        latencies: list[float] = []
+        floors: list[float] = []
+        sizes: list[int] = []
+        try:
+            await asyncio.gather(csc.start_task, cam.start_task, hs.start_task, remote.start_task)
+            assert csc.summary_state == salkit.State.ENABLED, csc.evt_errorCode.data  # type: ignore[attr-defined]
+            in_oods: dict[str, int] = {}
+            done: dict[str, asyncio.Future[float]] = {}
+            expected = len(camera.detectors)
+
+            async def on_in_oods(data: Any) -> None:
+                in_oods[data.obsid] = in_oods.get(data.obsid, 0) + 1
+                if in_oods[data.obsid] == expected and data.obsid in done:
+                    done[data.obsid].set_result(time.monotonic())
+
+            remote.evt_imageInOODS.callback = on_in_oods  # type: ignore[attr-defined]
+            for index, obsid in enumerate(names):
+                await asyncio.to_thread(store.add_image, obsid, generator=generator)
+                floors.append(await asyncio.to_thread(copy_floor, store, obsid, root / "oods"))
+                tai = salkit.current_tai()
+                path = header_file(root, obsid, tai)
+                done[obsid] = asyncio.get_running_loop().create_future()
+                await hs.evt_largeFileObjectAvailable.set_write(  # type: ignore[attr-defined]
+                    url=path.as_uri(),
+                    generator=camera.header_service_name,
+                    id=obsid,
+                    mimeType="YAML",
+                    force_output=True,
+                )
+                started = time.monotonic()
+                await cam.evt_endOfImageTelemetry.set_write(  # type: ignore[attr-defined]
+                    imageName=obsid,
+                    imagesInSequence=n_images,
+                    imageIndex=index + 1,
+                    imageSource=camera.camera_code,
+                    imageController="O",
+                    imageDate=str(day_obs),
+                    imageNumber=index + 1,
+                    exposureTime=1.0,
+                    timestampDateObs=tai - 1.0,
+                    timestampDateEnd=tai,
+                    darkTime=1.0,
+                    measuredShutterOpenTime=1.0,
+                    force_output=True,
+                )
+                finished = await asyncio.wait_for(done[obsid], timeout=600)
+                latencies.append(finished - started)
+                sizes.append(sum(p.stat().st_size for p in (root / "staging").rglob(f"{obsid}_R*.fits")))
+        finally:
+            await remote.close()
+            await domain.close()
+            await cam.close()
+            await hs.close()
+            await csc.close()
+            store.close()
+    p50 = statistics.median(latencies)
+    floor = statistics.median(floors)
+    return {
+        "camera": camera.name,
+        "compress": compress,
+        "n": n_images,
+        "p50": p50,
+        "p95": percentile(latencies, 95),
+        "floor": floor,
+        "ratio": p50 / floor,
+        "mb_s": statistics.median(sizes) / 1e6 / p50,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--latiss", type=int, default=20, help="LATISS images per mode (default 20).")
+    parser.add_argument(
+        "--comcam", type=int, default=3, help="ComCam images per mode (default 3; 20 for p95)."
+    )
+    parser.add_argument("--lsstcam", action="store_true", help="Also one LSSTCam image per mode (~16 GB).")
+    args = parser.parse_args()
+    cases = [("LATISS", args.latiss), ("LSSTComCam", args.comcam)]
+    if args.lsstcam:
+        cases.append(("LSSTCam", 1))
+    print(
+        f"{'camera':<11} {'RICE':<5} {'n':>3} {'p50 (s)':>8} {'p95 (s)':>8} {'floor (s)':>9} "
+        f"{'p50/floor':>9} {'MB/s':>7}",
+        flush=True,
+    )
+    for camera_name, n_images in cases:
+        if n_images < 1:
+            continue
+        for compress in (False, True):
+            result = await run_case(get_camera(camera_name), n_images, compress)
+            print(
+                f"{result['camera']:<11} {'yes' if compress else 'no':<5} {result['n']:>3} {result['p50']:>8.2f} "
+                f"{result['p95']:>8.2f} {result['floor']:>9.3f} {result['ratio']:>9.1f} {result['mb_s']:>7.0f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
