@@ -134,3 +134,20 @@ def test_capture_and_manifest_are_queued_in_the_same_transaction(ledger: Ledger)
         ("expectedSensors", "dbb", "/staging/m.json"),
     ]
     assert ledger.image(IMAGE).manifest_path == "/staging/m.json"
+
+
+def test_batch_ingest_result_is_recorded_only_for_items_still_held(ledger: Ledger) -> None:
+    fill(ledger, 3)
+    for detector in ledger.detectors(IMAGE):
+        ledger.record_capture(IMAGE, detector.name, path=f"/staging/{detector.name}.fits")
+    claimed = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", limit=3, now=1.0)
+    for item in claimed:
+        ledger.mark_transferred(item.id, "w", remote_uri="x", size=1, checksum=None, ingest=True, now=2.0)
+    held = ledger.claim("dbb", DeliveryStage.INGEST, "w", limit=3, lease=5.0, now=3.0)
+    stolen = ledger.claim("dbb", DeliveryStage.INGEST, "other", limit=1, now=9.0)  # lease of "w" expired
+    assert ledger.mark_ingested_many([d.id for d in held], "w", now=10.0) == {d.id for d in held} - {
+        stolen[0].id
+    }
+    assert not ledger.is_settled(IMAGE, ["dbb"])
+    ledger.mark_ingested(stolen[0].id, "other")
+    assert ledger.is_settled(IMAGE, ["dbb"])

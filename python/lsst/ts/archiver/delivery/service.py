@@ -318,6 +318,8 @@ class DeliveryService:
         status: DeliveryStatus,
         description: str,
         uri: str | None,
+        *,
+        check_archive: bool = True,
     ) -> None:
         role = destination.config.role
         await self._emit(
@@ -348,11 +350,13 @@ class DeliveryService:
                     destination=destination.name,
                 ),
             )
-        if destination.name in self.archive_destinations:
+        if check_archive and destination.name in self.archive_destinations:
             await self._check_archived(image.name)
 
     async def _check_archived(self, obsid: str) -> None:
         if not self.archive_destinations:
+            return
+        if not await self._db(self.ledger.is_settled, obsid, self.archive_destinations):
             return
         progress = await self._db(self.ledger.progress, obsid, self.archive_destinations)
         if not progress.complete:

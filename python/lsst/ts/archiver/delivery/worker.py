@@ -233,13 +233,21 @@ class DestinationWorker:
             for item in items:
                 await self._failed_attempt(item, DeliveryStatus.INGEST_FAILURE, reason)
             return
+        ok = [item for item, result in zip(items, report.files, strict=True) if result.ok]
+        recorded = await self._db(
+            self.service.ledger.mark_ingested_many, [item.id for item in ok], self.service.worker_id
+        )
+        for item in ok:
+            if item.id in recorded:
+                await self.service._item_final(
+                    self.destination, image, item, DeliveryStatus.OK, "", item.remote_uri, check_archive=False
+                )
+        if recorded and self.name in self.service.archive_destinations:
+            await self.service._check_archived(name)
         for item, result in zip(items, report.files, strict=True):
             if result.ok:
-                if await self._db(self.service.ledger.mark_ingested, item.id, self.service.worker_id):
-                    await self.service._item_final(
-                        self.destination, image, item, DeliveryStatus.OK, "", item.remote_uri
-                    )
-            elif result.status is FileStatus.METADATA_FAILURE:
+                continue
+            if result.status is FileStatus.METADATA_FAILURE:
                 await self._give_up(
                     item, DeliveryStatus.METADATA_FAILURE, f"Ingest into {self.name}: {result.message}"
                 )

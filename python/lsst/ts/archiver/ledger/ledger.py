@@ -500,6 +500,37 @@ class Ledger:
             },
         )
 
+    def mark_ingested_many(
+        self, delivery_ids: Iterable[int], worker: str, *, now: float | None = None
+    ) -> set[int]:
+        """Record successful ingests of a batch in one transaction.
+
+        Returns
+        -------
+        recorded : `set` [`int`]
+            The ids this worker still held (the others changed nothing).
+        """
+        now = _now(now)
+        recorded: set[int] = set()
+        with self._begin() as conn:
+            for delivery_id in delivery_ids:
+                result = conn.execute(
+                    sa.update(_delivery)
+                    .where(_delivery.c.id == delivery_id, _delivery.c.claimed_by == worker)
+                    .values(
+                        claimed_by=None,
+                        lease_until=None,
+                        stage=DeliveryStage.DONE.value,
+                        ingested_at=now,
+                        done_at=now,
+                        status_code=int(DeliveryStatus.OK),
+                        last_error=None,
+                    )
+                )
+                if result.rowcount:
+                    recorded.add(delivery_id)
+        return recorded
+
     def mark_retry(
         self, delivery_id: int, worker: str, error: str, *, delay: float, now: float | None = None
     ) -> bool:
@@ -721,6 +752,32 @@ class Ledger:
             oldest_pending_age=max(0.0, now - float(oldest)) if oldest is not None else 0.0,
             queue_depths={str(d): int(c) for d, c in depths},
         )
+
+    def is_settled(self, name: str, destinations: Collection[str]) -> bool:
+        """Cheap check: no detector of the image is still to capture or to deliver to ``destinations``.
+
+        Detectors written but not yet queued for a destination are not seen
+        here; `progress` gives the full answer.
+        """
+        with self._begin() as conn:
+            capturing = conn.execute(
+                sa.select(_detector.c.name)
+                .where(_detector.c.image == name, _detector.c.state == CaptureState.PENDING.value)
+                .limit(1)
+            ).first()
+            if capturing is not None:
+                return False
+            open_item = conn.execute(
+                sa.select(_delivery.c.id)
+                .where(
+                    _delivery.c.image == name,
+                    _delivery.c.destination.in_(list(destinations)),
+                    _delivery.c.stage.in_([DeliveryStage.TRANSFER.value, DeliveryStage.INGEST.value]),
+                    _delivery.c.item != MANIFEST_ITEM,
+                )
+                .limit(1)
+            ).first()
+        return open_item is None
 
     def progress(self, name: str, destinations: Collection[str] | None = None) -> ImageProgress:
         """What is still missing for an image.
