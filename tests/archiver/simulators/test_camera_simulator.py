@@ -319,3 +319,49 @@ async def test_disable_interrupts_a_running_sequence(tmp_path: Path, domain: sal
     finally:
         await remote.close()
         await camera_csc.close()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "XXCamera"}, "must be one of ATCamera"),
+        ({"controller": "Z"}, "controller 'Z'"),
+        ({"time_scale": 0.0}, "time_scale=0.0"),
+        ({"sensors": ["R99_S11"]}, "R99_S11"),
+    ],
+)
+async def test_bad_constructor_arguments_are_rejected(
+    tmp_path: Path, kwargs: dict[str, Any], message: str
+) -> None:
+    arguments: dict[str, Any] = {"name": "CCCamera", "daq_root": tmp_path} | kwargs
+    with pytest.raises(ValueError, match=message):
+        CameraSimulatorCsc(**arguments)
+
+
+async def test_default_image_type_follows_shutter_and_exposure_time(
+    tmp_path: Path, domain: salkit.Domain
+) -> None:
+    recorder = EventRecorder(domain, "ATCamera")
+    camera_csc = await make_camera("ATCamera", tmp_path, registers=SMALL_AMPLIFIER_REGISTERS)
+    try:
+        await recorder.remote.start_task
+        for exp_time, shutter in [(0.0, False), (0.05, False), (0.05, True)]:
+            await recorder.remote.cmd_takeImages.set_start(
+                nImages=1,
+                expTime=exp_time,
+                shutter=shutter,
+                sensors="",
+                keyValueMap="",
+                obsNote="",
+                timeout=STD_TIMEOUT,
+            )
+        types = [
+            parse_additional(data.additionalKeys, data.additionalValues)["imageType"]
+            for event, data in recorder.in_write_order()
+            if event == "startIntegration"
+        ]
+        assert types == ["BIAS", "DARK", "OBJECT"]
+        params = [data for event, data in recorder.in_write_order() if event == "imageReadoutParameters"]
+        assert params[0].ccdLocation == "R00_S00" and params[0].ccdType == 2  # LATISS: scalars
+    finally:
+        await camera_csc.close()

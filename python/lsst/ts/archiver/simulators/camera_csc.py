@@ -32,7 +32,16 @@ from pathlib import Path
 
 from lsst.ts import salkit
 
-from ..camera import CameraModelError, Detector, ImageName, Reb, day_obs_bounds, day_obs_for, get_camera
+from ..camera import (
+    CONTROLLERS,
+    CameraModelError,
+    DaqLocation,
+    Detector,
+    Reb,
+    day_obs_bounds,
+    day_obs_for,
+    get_camera,
+)
 from ..daq import EmulatedDaqStore, PixelGenerator
 from ..fits import tai_unix_to_isot
 from ..version import __version__
@@ -58,9 +67,6 @@ SMALL_AMPLIFIER_REGISTERS: Mapping[str, int] = {
 """Register values for tiny 12 x 8 amplifiers (fast tests of whole cameras)."""
 
 _CAMERA_COMPONENTS = ("ATCamera", "CCCamera", "MTCamera")
-
-# Image type when keyValueMap gives none.
-_DEFAULT_IMAGE_TYPE = {True: "OBJECT", False: "DARK"}
 
 
 class CameraSimulatorCsc(salkit.BaseCsc):
@@ -130,7 +136,8 @@ class CameraSimulatorCsc(salkit.BaseCsc):
                 f"time_scale={time_scale} must be > 0 and readout_time={readout_time} must be >= 0"
             )
         self.camera = get_camera(name)
-        ImageName(self.camera.camera_code, controller, 20240101, 1)  # validates the controller code
+        if controller not in CONTROLLERS:
+            raise ValueError(f"controller {controller!r} must be one of {', '.join(CONTROLLERS)}")
         self.controller = controller
         self.default_detectors = self._detectors_from_names(sensors) if sensors is not None else None
         self.registers = dict(registers) if registers else {}
@@ -203,7 +210,11 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         except (CameraModelError, KeyValueError) as e:
             raise salkit.ExpectedError(f"takeImages rejected: {e}") from None
         rebs = self.camera.rebs if detectors is None else self.camera.rebs_for(detectors)
-        extra.setdefault("imageType", _DEFAULT_IMAGE_TYPE[bool(data.shutter)] if data.expTime > 0 else "BIAS")
+        if data.expTime == 0:
+            default_image_type = "BIAS"
+        else:
+            default_image_type = "OBJECT" if data.shutter else "DARK"
+        extra.setdefault("imageType", default_image_type)
         extra.setdefault("groupId", tai_unix_to_isot(salkit.current_tai()))
         await self.cmd_takeImages.ack_in_progress(  # type: ignore[attr-defined]
             data, timeout=self._estimate_duration(data.nImages, data.expTime, rebs)
@@ -271,7 +282,7 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         exp_time: float,
         shutter: bool,
         annotation: str,
-        locations: Sequence[typing.Any],
+        locations: Sequence[DaqLocation],
         detectors: Sequence[Detector],
         extra: Mapping[str, str],
         acquisition_start: float,

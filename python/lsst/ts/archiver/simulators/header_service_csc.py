@@ -39,6 +39,9 @@ _HEADER_SERVICES = {
 }
 _CAMERA_EVENTS = ("startIntegration", "imageReadoutParameters", "endOfImageTelemetry")
 
+#: Groups whose start time (pointing) is remembered; the oldest are forgotten first.
+MAX_GROUPS_REMEMBERED = 1000
+
 #: Seconds after which an image whose endOfImageTelemetry never came is forgotten.
 COLLECTION_TIMEOUT = 600.0
 
@@ -182,6 +185,8 @@ class HeaderServiceSimulatorCsc(salkit.BaseCsc):
             self.log.info(f"Image {image.name}: delaying its header by {fault.delay} s (fault policy)")
             await asyncio.sleep(fault.delay)
         group_start = self._group_starts.setdefault(image.group_id, image.date_beg)
+        while len(self._group_starts) > MAX_GROUPS_REMEMBERED:
+            del self._group_starts[next(iter(self._group_starts))]
         try:
             info = await asyncio.to_thread(self._write_header, image, group_start)
         except Exception as e:
