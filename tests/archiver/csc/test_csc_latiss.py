@@ -35,9 +35,13 @@ async def test_missing_header_writes_archiver_metadata_flagged(tmp_path: Path) -
         async with running_archiver("ATArchiver", config(tmp_path)) as (csc, remote, log):
             [name] = await system.take_images(1, exp_time=0.5)
             [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+            [capture] = await log.wait_for("tel_focalPlaneCapture", 1, timeout=30)
     finally:
         await system.close()
     assert (archived.obsid, archived.statusCode, archived.archivedSensors) == (name, 0, 1)
+    # ATArchiver's per-detector arrays have one slot: scalars.
+    assert (capture.obsid, capture.detector, capture.status) == (name, 0, 0)
+    assert capture.bytesWritten > 70_000_000 and capture.ingestTime > 0
     [retrieval] = log.of("evt_imageRetrievalForArchiving")
     assert retrieval.statusCode == 0
     with ledger_of(tmp_path) as ledger:
