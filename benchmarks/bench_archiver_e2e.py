@@ -12,7 +12,9 @@ packed bytes from the DAQ store and writing them to a file in the OODS
 destination directory (no decode, no FITS, no ingest).
 
 Printed per camera and compression: p50/p95 latency, p50 floor, the ratio
-p50/p50-floor and the throughput (MB of raw FITS per second of latency).
+p50/p50-floor, the throughput (MB of raw FITS per second of latency) and,
+from the ledger, the median per file of capture (image registered -> file
+written), transfer to the OODS and OODS ingest.
 
 Default run (about 3-5 minutes on a 2-core VM): LATISS 20 images plain +
 20 RICE_1, ComCam 3 + 3. ``--comcam 20`` gives the >= 20-image ComCam
@@ -40,6 +42,7 @@ from lsst.ts.archiver.camera import Camera, ImageName, get_camera
 from lsst.ts.archiver.csc import ArchiverCsc
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
 from lsst.ts.archiver.fits import Card, HeaderServiceFile, render_header_file
+from lsst.ts.archiver.ledger import Ledger
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -127,7 +130,7 @@ async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, A
             domain,
             camera.archiver_name,
             readonly=True,
-            include=["imageInOODS", "imageArchived"],
+            include=["imageInOODS"],
             evt_max_history=0,
         )
         latencies: list[float] = []
@@ -185,6 +188,8 @@ async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, A
             await hs.close()
             await csc.close()
             store.close()
+        with Ledger(f"sqlite:///{root / 'ledger.sqlite3'}", create=False) as ledger:
+            stages = ledger.stage_latencies(destination="oods")
     p50 = statistics.median(latencies)
     floor = statistics.median(floors)
     return {
@@ -196,6 +201,9 @@ async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, A
         "floor": floor,
         "ratio": p50 / floor,
         "mb_s": statistics.median(sizes) / 1e6 / p50,
+        "capture": stages["capture"].median or 0.0,
+        "transfer": stages["transfer"].median or 0.0,
+        "ingest": stages["ingest"].median or 0.0,
     }
 
 
@@ -214,7 +222,7 @@ async def main() -> None:
         cases.append(("LSSTCam", 1))
     print(
         f"{'camera':<11} {'RICE':<5} {'n':>3} {'p50 (s)':>8} {'p95 (s)':>8} {'floor (s)':>9} "
-        f"{'p50/floor':>9} {'MB/s':>7}",
+        f"{'p50/floor':>9} {'MB/s':>7}   median per file (s): capture  transfer  ingest",
         flush=True,
     )
     for camera_name, n_images in cases:
@@ -224,7 +232,8 @@ async def main() -> None:
             result = await run_case(get_camera(camera_name), n_images, compress)
             print(
                 f"{result['camera']:<11} {'yes' if compress else 'no':<5} {result['n']:>3} {result['p50']:>8.2f} "
-                f"{result['p95']:>8.2f} {result['floor']:>9.3f} {result['ratio']:>9.1f} {result['mb_s']:>7.0f}",
+                f"{result['p95']:>8.2f} {result['floor']:>9.3f} {result['ratio']:>9.1f} {result['mb_s']:>7.0f}"
+                f"   {'':20}{result['capture']:>7.2f} {result['transfer']:>9.2f} {result['ingest']:>7.2f}",
                 flush=True,
             )
 
