@@ -365,3 +365,26 @@ async def test_default_image_type_follows_shutter_and_exposure_time(
         assert params[0].ccdLocation == "R00_S00" and params[0].ccdType == 2  # LATISS: scalars
     finally:
         await camera_csc.close()
+
+
+async def test_a_full_daq_store_fails_the_command_with_the_reason(
+    tmp_path: Path, domain: salkit.Domain
+) -> None:
+    camera_csc = await make_camera("CCCamera", tmp_path, daq_capacity=1000)  # smaller than one image
+    remote = salkit.Remote(domain, "CCCamera")
+    try:
+        await remote.start_task
+        async with salkit.assertRaisesAckError(result_contains="cannot write into the DAQ store"):
+            await remote.cmd_takeImages.set_start(
+                nImages=1,
+                expTime=0.0,
+                shutter=False,
+                sensors="",
+                keyValueMap="",
+                obsNote="",
+                timeout=STD_TIMEOUT,
+            )
+        assert camera_csc.summary_state == salkit.State.ENABLED
+    finally:
+        await remote.close()
+        await camera_csc.close()

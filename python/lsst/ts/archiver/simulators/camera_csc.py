@@ -42,7 +42,7 @@ from ..camera import (
     day_obs_for,
     get_camera,
 )
-from ..daq import EmulatedDaqStore, PixelGenerator
+from ..daq import DaqError, EmulatedDaqStore, PixelGenerator
 from ..fits import tai_unix_to_isot
 from ..version import __version__
 from .daq_writer import DaqImageWriter
@@ -231,6 +231,8 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             raise salkit.ExpectedError(
                 f"takeImages interrupted: the camera left ENABLED state (now {self.summary_state!r})"
             ) from None
+        except (DaqError, OSError) as e:
+            raise salkit.ExpectedError(f"takeImages failed: cannot write into the DAQ store: {e}") from e
 
     # --- the image sequence -----------------------------------------------------
 
@@ -365,11 +367,13 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         return n_images * per_image + 10.0
 
     async def handle_summary_state(self) -> None:
+        """Leaving ENABLED interrupts a running image sequence."""
         if self.summary_state != salkit.State.ENABLED and self.busy:
             assert self._sequence_task is not None
             self._sequence_task.cancel()
 
     async def close_tasks(self) -> None:
+        """Stop the sequence, wait for the DAQ writer thread, close the store."""
         if self._sequence_task is not None:
             self._sequence_task.cancel()
         for task in list(self._end_telemetry_tasks):

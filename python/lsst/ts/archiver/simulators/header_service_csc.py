@@ -212,10 +212,12 @@ class HeaderServiceSimulatorCsc(salkit.BaseCsc):
     # --- lifecycle ---------------------------------------------------------------
 
     async def handle_summary_state(self) -> None:
+        """Outside ENABLED, forget the images being collected."""
         if self.summary_state != salkit.State.ENABLED:
             self._collecting.clear()
 
     async def close_tasks(self) -> None:
+        """Cancel pending headers and stop listening to the camera."""
         for task in list(self._header_tasks):
             task.cancel()
         await super().close_tasks()
