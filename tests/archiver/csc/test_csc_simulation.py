@@ -1,0 +1,66 @@
+"""--simulate: the Archiver starts its own camera system; a slow DAQ is waited for."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from archiver_test_support import EventLog, result_remote, running_archiver, write_config_dir
+from lsst.ts import salkit
+
+from lsst.ts.archiver.csc import ArchiverCsc
+from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
+
+
+async def test_simulation_mode_starts_the_camera_system_and_archives_its_images(tmp_path: Path) -> None:
+    config_dir = write_config_dir("ATArchiver", tmp_path)
+    csc = ArchiverCsc(
+        "ATArchiver", config_dir=config_dir, initial_state=salkit.State.ENABLED, simulation_mode=1
+    )
+    try:
+        await csc.start_task
+        assert csc.summary_state == salkit.State.ENABLED
+        assert csc.simulator is not None
+        assert Path(csc.simulator.daq_root) == tmp_path / "daq" / "simulated" / "daq"
+        remote = result_remote(csc.domain, "ATArchiver")
+        camera = salkit.Remote(csc.domain, "ATCamera", include=["summaryState"])
+        await asyncio.gather(remote.start_task, camera.start_task)
+        log = EventLog(remote)
+        await camera.cmd_takeImages.set_start(  # type: ignore[attr-defined]
+            nImages=2,
+            expTime=0.5,
+            shutter=True,
+            sensors="",
+            keyValueMap="imageType: FLAT",
+            obsNote="",
+            timeout=60,
+        )
+        archived = await log.wait_for("evt_imageArchived", 2, timeout=180)
+        assert [a.statusCode for a in archived] == [0, 0]
+    finally:
+        await csc.close()
+    assert csc.simulator is None
+
+
+async def test_an_image_that_reaches_the_daq_late_is_waited_for(tmp_path: Path) -> None:
+    store = EmulatedDaqStore(tmp_path / "daq", "lat")
+    config_dir = write_config_dir(
+        "ATArchiver", tmp_path, daq={"root": str(tmp_path / "daq"), "wait_timeout": 20.0}
+    )
+    name = "AT_O_20261123_000031"
+    async with running_archiver("ATArchiver", config_dir) as (csc, remote, log):
+        await remote.cmd_archiveImage.set_start(imageName=name, priority=0, timeout=10)
+        await asyncio.sleep(1.0)
+        # The DAQ creates the image, then fills its source slowly.
+        await asyncio.to_thread(store.create_image, name)
+        await asyncio.sleep(1.0)
+        assert log.of("evt_imageRetrievalForArchiving") == []
+        image = store.find_image(name)
+        await asyncio.to_thread(
+            store.write_generated, name, image.sources[0].location, PixelGenerator(cosmic_rays=0)
+        )
+        [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+    store.close()
+    assert (archived.obsid, archived.statusCode) == (name, 0)
+    [retrieval] = log.of("evt_imageRetrievalForArchiving")
+    assert retrieval.statusCode == 0
