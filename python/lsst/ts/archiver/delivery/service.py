@@ -267,7 +267,11 @@ class DeliveryService:
             for name in self.destinations:
                 left.extend(await self._db(self.ledger.unfinished_deliveries, name))
             if not left and not any(w.in_flight for w in self._workers.values()):
-                return
+                # A claim may have been recorded between the two checks: confirm.
+                for name in self.destinations:
+                    left.extend(await self._db(self.ledger.unfinished_deliveries, name))
+                if not left:
+                    return
             if time.monotonic() > deadline:
                 summary = ", ".join(f"{d.destination}:{d.image}:{d.item}:{d.stage.value}" for d in left[:10])
                 raise TimeoutError(f"{len(left)} items still pending after {timeout} s: {summary}")

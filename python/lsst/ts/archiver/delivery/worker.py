@@ -53,6 +53,7 @@ class DestinationWorker:
         self._transfer_wake = asyncio.Event()
         self._ingest_wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._ingesting = 0
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -63,8 +64,8 @@ class DestinationWorker:
 
     @property
     def in_flight(self) -> int:
-        """Transfers running now."""
-        return len(self._in_flight)
+        """Transfers and ingest batches running now (including their result reporting)."""
+        return len(self._in_flight) + self._ingesting
 
     def start(self) -> None:
         """Start the loops."""
@@ -210,6 +211,7 @@ class DestinationWorker:
             for item in claimed:
                 groups.setdefault(item.image, []).append(item)
             for name, items in groups.items():
+                self._ingesting += 1
                 try:
                     await self._ingest(name, items)
                 except LedgerError as e:
@@ -220,6 +222,8 @@ class DestinationWorker:
                         "Destination %s: unexpected error ingesting %s; will retry", self.name, name
                     )
                     await asyncio.sleep(self.service.poll_interval)
+                finally:
+                    self._ingesting -= 1
             if claimed:
                 continue
             await self._sleep(self._ingest_wake, self.service.poll_interval)

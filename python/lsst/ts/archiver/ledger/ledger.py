@@ -17,7 +17,9 @@ from __future__ import annotations
 
 __all__ = ["Ledger"]
 
+import contextlib
 import os
+import threading
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -67,6 +69,9 @@ class Ledger:
         self.url = normalize_url(url)
         self._engine = make_engine(self.url, echo=echo)
         self._dialect = self._engine.dialect.name
+        self._local_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self._dialect == "sqlite" else contextlib.nullcontext()
+        )
         try:
             self._check_schema(create)
         except sa.exc.OperationalError as e:
@@ -100,11 +105,15 @@ class Ledger:
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
-        try:
-            with self._engine.begin() as connection:
-                yield connection
-        except sa.exc.OperationalError as e:
-            raise LedgerError(f"Ledger {self._safe_url} unavailable: {e.orig}") from e
+        # SQLite allows one writer at a time and makes waiting writers poll
+        # with sleeps of up to 100 ms; threads of this process queue on a
+        # lock instead (other processes still wait through busy_timeout).
+        with self._local_lock:
+            try:
+                with self._engine.begin() as connection:
+                    yield connection
+            except sa.exc.OperationalError as e:
+                raise LedgerError(f"Ledger {self._safe_url} unavailable: {e.orig}") from e
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         if self._dialect == "postgresql":
