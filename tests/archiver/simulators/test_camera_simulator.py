@@ -388,3 +388,25 @@ async def test_a_full_daq_store_fails_the_command_with_the_reason(
     finally:
         await remote.close()
         await camera_csc.close()
+
+
+async def test_sources_written_by_a_process_pool(tmp_path: Path, domain: salkit.Domain) -> None:
+    recorder = EventRecorder(domain, "CCCamera")
+    camera_csc = await make_camera(
+        "CCCamera", tmp_path, registers=SMALL_AMPLIFIER_REGISTERS, write_processes=2
+    )
+    try:
+        await recorder.remote.start_task
+        await recorder.remote.cmd_takeImages.set_start(
+            nImages=2,
+            expTime=0.0,
+            shutter=False,
+            sensors="",
+            keyValueMap="groupId: g2",
+            obsNote="",
+            timeout=STD_TIMEOUT,
+        )
+        names = check_sequence(recorder, LSST_COMCAM, 2, 0.0, {"groupId": "g2", "imageType": "BIAS"})
+        check_daq_images(tmp_path, LSST_COMCAM, recorder, names)
+    finally:
+        await camera_csc.close()

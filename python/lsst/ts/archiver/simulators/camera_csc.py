@@ -100,6 +100,8 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         ``<daq_root>/<partition>/<name>_image_numbers.json``.
     daq_capacity : `int`, optional
         Byte budget of the DAQ store (None: keep the stored one).
+    write_processes : `int`
+        Write the sources with this many processes (0: one thread).
     initial_state : `salkit.State`
         Initial summary state.
     check_if_duplicate : `bool`
@@ -125,6 +127,7 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         pixel_generator: PixelGenerator | None = None,
         state_file: str | os.PathLike[str] | None = None,
         daq_capacity: int | None = None,
+        write_processes: int = 0,
         initial_state: salkit.State = salkit.State.STANDBY,
         check_if_duplicate: bool = False,
         simulation_mode: int = 0,
@@ -144,7 +147,9 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         self.time_scale = time_scale
         self.readout_time = readout_time
         self.daq_store = EmulatedDaqStore(daq_root, self.camera.partition, capacity=daq_capacity)
-        self.daq_writer = DaqImageWriter(self.daq_store, registers=registers, generator=pixel_generator)
+        self.daq_writer = DaqImageWriter(
+            self.daq_store, registers=registers, generator=pixel_generator, processes=write_processes
+        )
         self.image_counter = ImageCounter(
             state_file
             if state_file is not None
@@ -400,6 +405,12 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             help="Write tiny 12 x 8 amplifiers instead of the real geometry (fast tests).",
         )
         parser.add_argument("--time-scale", type=float, default=1.0, help="Factor on the readout time.")
+        parser.add_argument(
+            "--write-processes",
+            type=int,
+            default=0,
+            help="Write DAQ sources with this many processes (0: one thread).",
+        )
 
     @classmethod
     def add_kwargs_from_args(cls, args: argparse.Namespace, kwargs: dict[str, typing.Any]) -> None:
@@ -412,4 +423,5 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             sensors=split_list(args.sensors) or None,
             registers=SMALL_AMPLIFIER_REGISTERS if args.small_amplifiers else None,
             time_scale=args.time_scale,
+            write_processes=args.write_processes,
         )

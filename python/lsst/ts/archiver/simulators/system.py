@@ -192,6 +192,7 @@ async def start_simulated_system(
     fault_policy: HeaderFaultPolicy | None = None,
     controller: str = "O",
     seed: int = 0,
+    write_processes: int = 0,
     initial_state: salkit.State = salkit.State.ENABLED,
 ) -> SimulatedSystem:
     """Start a camera simulator, its DAQ emulator and its Header Service simulator.
@@ -220,6 +221,8 @@ async def start_simulated_system(
         Controller code of the image names.
     seed : `int`
         Seed of the simulated observatory.
+    write_processes : `int`
+        Processes writing DAQ sources (0: one thread in this process).
     initial_state : `salkit.State`
         State both CSCs go to.
 
@@ -240,6 +243,7 @@ async def start_simulated_system(
         registers=registers,
         time_scale=time_scale,
         pixel_generator=pixel_generator,
+        write_processes=write_processes,
         initial_state=initial_state,
     )
     try:
