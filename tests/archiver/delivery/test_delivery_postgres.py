@@ -106,3 +106,36 @@ async def test_registry_unavailable_then_back_ingests_every_file_once(
     )
     butler.close()
     assert len(refs) == 3
+
+
+async def test_ledger_outage_is_reported_and_delivery_resumes_when_it_returns(
+    tmp_path: Path,
+    pausable_postgres: PausablePostgres,
+    exposure_factory: Callable[..., Exposure],
+    results: dict[str, list[Any]],
+) -> None:
+    (tmp_path / "copy").mkdir()
+    exposure = exposure_factory(detectors=["R22_S00", "R22_S01"])
+    with Ledger(pausable_postgres.create_database("ledger")) as ledger:
+        async with make_service(
+            ledger, [destination("copy", "copy", str(tmp_path / "copy"))], results
+        ) as service:
+            await service.register_image(
+                exposure.obsid,
+                camera=exposure.instrument,
+                day_obs=exposure.day_obs,
+                expected=exposure.expected,
+            )
+            await asyncio.to_thread(pausable_postgres.pause)
+            deadline = time.monotonic() + 30
+            while not results["ledger"]:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            assert "unavailable" in str(results["ledger"][0])
+            await asyncio.to_thread(pausable_postgres.resume)
+            for detector, path in exposure.files.items():
+                await service.file_written(exposure.obsid, detector, str(path))
+            await service.wait_until_idle(60)
+    assert sorted(f.item for f in results["files"]) == sorted(exposure.files)
+    (archived,) = results["archived"]
+    assert archived.archived_sensors == 2

@@ -157,15 +157,21 @@ class DestinationWorker:
             )
             return
         ingest = self.destination.ingests and item.item != self.service.manifest_item
-        recorded = await self._db(
-            ledger.mark_transferred,
-            item.id,
-            worker,
-            remote_uri=result.uri,
-            size=result.size,
-            checksum=result.checksum,
-            ingest=ingest,
-        )
+        try:
+            recorded = await self._db(
+                ledger.mark_transferred,
+                item.id,
+                worker,
+                remote_uri=result.uri,
+                size=result.size,
+                checksum=result.checksum,
+                ingest=ingest,
+            )
+        except LedgerError as e:
+            # The copy is there but not recorded: after the lease the item is
+            # transferred again (an idempotent overwrite).
+            await self.service._ledger_failed(e)
+            return
         if not recorded:
             _log.warning(
                 "Destination %s: lost the claim on %s %s during transfer", self.name, item.image, item.item
