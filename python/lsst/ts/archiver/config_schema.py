@@ -140,16 +140,24 @@ properties:
     minimum: 1
     maximum: 100
   cleanup:
-    description: Removal of staging files once their image is archived.
+    description: >-
+      Expiry of old files: the staging directories of archived images, and the
+      raws of the OODS destinations' Butler repositories (the OODS is a cache).
     type: object
     additionalProperties: false
-    required: [enabled, retention, interval]
+    required: [enabled, retention, oods_retention, interval]
     properties:
       enabled:
-        description: Delete staging files of archived images after the retention time.
+        description: Run the cleanup passes (staging and OODS).
         type: boolean
       retention:
         description: Hours an archived image's staging files are kept.
+        type: number
+        minimum: 0
+      oods_retention:
+        description: >-
+          Hours after ingest a raw is kept in each OODS repository (datasets also
+          in a TAGGED collection are kept); 0 disables the OODS cleanup.
         type: number
         minimum: 0
       interval:

@@ -26,17 +26,20 @@ from collections.abc import Sequence
 from lsst.ts import salkit
 
 from . import __version__
+from .butler import RepositoryError, open_repository
 from .camera import Camera, ImageName, InvalidImageNameError, day_obs_bounds, get_camera
 from .capture import CaptureOptions, CaptureStatus, DetectorOutcome, LocalCapturePool
 from .config_schema import CONFIG_SCHEMA, MAX_DESTINATIONS
 from .daq import DaqStore, EmulatedDaqStore
 from .delivery import (
+    CleanupConfig,
     DeliveryService,
     DestinationConfig,
     DestinationConfigError,
     DestinationRole,
     ImageArchived,
     ImageInOods,
+    OodsCleaner,
     destinations_from_config,
 )
 from .error_codes import ErrorCode
@@ -688,22 +691,66 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         )
 
     async def _cleanup_loop(self) -> None:
+        """Every ``cleanup.interval`` s: expire archived staging directories and old OODS raws."""
         assert self.config is not None
         cleanup = self.config.cleanup
-        while True:
-            await asyncio.sleep(cleanup["interval"])
-            ledger = self.ledger
-            if ledger is None:
-                return
-            try:
-                removed = await asyncio.to_thread(
-                    clean_staging, self.config.staging["directory"], ledger, cleanup["retention"] * 3600.0
-                )
-            except Exception as e:
-                self.log.warning(f"Staging cleanup failed: {e!r}")
+        cleaners: dict[str, OodsCleaner] = {}
+        try:
+            while True:
+                await asyncio.sleep(cleanup["interval"])
+                ledger = self.ledger
+                if ledger is None:
+                    return
+                try:
+                    removed = await asyncio.to_thread(
+                        clean_staging, self.config.staging["directory"], ledger, cleanup["retention"] * 3600.0
+                    )
+                    if removed:
+                        self.log.info(f"Staging cleanup removed {len(removed)} archived image(s)")
+                except Exception as e:
+                    self.log.warning(f"Staging cleanup failed: {e!r}")
+                if cleanup["oods_retention"] > 0:
+                    await self._clean_oods(cleaners, ledger)
+        finally:
+            for cleaner in cleaners.values():
+                await asyncio.to_thread(cleaner.butler.close)
+
+    async def _clean_oods(self, cleaners: dict[str, OodsCleaner], ledger: Ledger) -> None:
+        assert self.config is not None
+        cleanup = self.config.cleanup
+        for destination in self.destinations:
+            if (
+                destination.role is not DestinationRole.OODS
+                or destination.butler is None
+                or not destination.enabled
+            ):
                 continue
-            if removed:
-                self.log.info(f"Staging cleanup removed {len(removed)} archived image(s)")
+            cleaner = cleaners.get(destination.name)
+            if cleaner is None:
+                try:
+                    butler = await asyncio.to_thread(open_repository, destination.butler.repo)
+                except RepositoryError:
+                    continue  # nothing ingested yet
+                cleaner = OodsCleaner(
+                    butler,
+                    CleanupConfig(
+                        collections=(f"{self.camera.name}/raw/all",),
+                        older_than=cleanup["oods_retention"] * 3600.0,
+                        interval=cleanup["interval"],
+                    ),
+                    ledger=ledger,
+                    holder=f"{self.salinfo.name}:{os.getpid()}",
+                )
+                cleaners[destination.name] = cleaner
+            try:
+                report = await asyncio.to_thread(cleaner.run_once)
+            except Exception as e:
+                self.log.warning(f"OODS cleanup of {destination.name} failed: {e!r}")
+                continue
+            if report.pruned:
+                self.log.info(f"OODS cleanup of {destination.name}: {report.pruned} raw(s) expired")
+            for error in report.errors:
+                self.log.warning(f"OODS cleanup of {destination.name}: {error}")
 
 
 class _OpenError(Exception):
