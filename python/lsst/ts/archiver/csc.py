@@ -246,9 +246,13 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             if self.pipeline is None:
                 try:
                     await self._open()
-                except _OpenError as e:
-                    self._open_error = (e.code, e.report)
-                    self.log.error(e.report)
+                except Exception as e:
+                    if isinstance(e, _OpenError):
+                        self._open_error = (e.code, e.report)
+                        self.log.error(e.report)
+                    else:
+                        self._open_error = (ErrorCode.INTERNAL_ERROR, f"Cannot start the Archiver: {e!r}")
+                        self.log.exception("Cannot start the Archiver")
                     await self._close_resources()
                     return
             if self.summary_state == salkit.State.ENABLED:
