@@ -151,3 +151,17 @@ def test_batch_ingest_result_is_recorded_only_for_items_still_held(ledger: Ledge
     assert not ledger.is_settled(IMAGE, ["dbb"])
     ledger.mark_ingested(stolen[0].id, "other")
     assert ledger.is_settled(IMAGE, ["dbb"])
+
+
+def test_requeue_unqueued_adds_a_new_destination_to_unfinished_images_only(ledger: Ledger) -> None:
+    ledger.register_image(IMAGE, camera="LSSTCam", day_obs=20261123, expected={"R22_S11": 94, "R22_S12": 95})
+    ledger.record_capture(IMAGE, "R22_S11", path="/staging/a.fits", destinations=["oods"])
+    ledger.set_manifest(IMAGE, "/staging/m.json", destinations=["oods"])
+    done = "MC_O_20261123_000099"
+    ledger.register_image(done, camera="LSSTCam", day_obs=20261123, expected={"R22_S11": 94})
+    ledger.record_capture(done, "R22_S11", path="/staging/d.fits", destinations=["oods"])
+    ledger.mark_archived(done, 0, "all archived")
+    assert ledger.requeue_unqueued(["oods", "dbb"]) == 2
+    assert ledger.requeue_unqueued(["oods", "dbb"]) == 0
+    dbb = sorted((d.image, d.item, d.source) for d in ledger.deliveries(destination="dbb"))
+    assert dbb == [(IMAGE, "R22_S11", "/staging/a.fits"), (IMAGE, "expectedSensors", "/staging/m.json")]

@@ -138,6 +138,9 @@ class DeliveryService:
                     _log.info(
                         "Destination %s: took over %d unfinished items of a previous run", name, released
                     )
+        added = await self._db(self.ledger.requeue_unqueued, list(self.destinations))
+        if added:
+            _log.info("Queued %d files of unfinished images for destinations that did not have them", added)
         for name, destination in self.destinations.items():
             worker = DestinationWorker(self, destination)
             self._workers[name] = worker

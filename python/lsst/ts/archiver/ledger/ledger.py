@@ -115,14 +115,17 @@ class Ledger:
             except sa.exc.OperationalError as e:
                 raise LedgerError(f"Ledger {self._safe_url} unavailable: {e.orig}") from e
 
-    def _insert_ignore(self, table: sa.Table) -> Any:
+    def _insert_ignore(
+        self, table: sa.Table, columns: list[str] | None = None, selection: sa.Select[Any] | None = None
+    ) -> Any:
         if self._dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(table).on_conflict_do_nothing()
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing()
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        statement = insert(table)
+        if selection is not None:
+            statement = statement.from_select(columns or [], selection)
+        return statement.on_conflict_do_nothing()
 
     def _check_schema(self, create: bool) -> None:
         inspector = sa.inspect(self._engine)
@@ -386,6 +389,62 @@ class Ledger:
             }
             inserted = conn.execute(self._insert_ignore(_delivery).returning(_delivery.c.id), row)
             added += len(inserted.all())
+        return added
+
+    def requeue_unqueued(self, destinations: Iterable[str], *, now: float | None = None) -> int:
+        """Queue every written file (and manifest) of unarchived images for ``destinations``.
+
+        Idempotent: entries that exist are left alone. Run at start-up, it
+        covers a destination added to the configuration while images were
+        still in progress.
+
+        Returns
+        -------
+        added : `int`
+            Number of new queue entries.
+        """
+        now = _now(now)
+        added = 0
+        columns = [
+            "image",
+            "item",
+            "destination",
+            "source",
+            "stage",
+            "attempts",
+            "next_attempt_at",
+            "enqueued_at",
+        ]
+        with self._begin() as conn:
+            for destination in destinations:
+                constants = (
+                    sa.literal(destination, sa.String),
+                    sa.literal(DeliveryStage.TRANSFER.value, sa.String),
+                    sa.literal(0, sa.Integer),
+                    sa.literal(now, sa.Float),
+                    sa.literal(now, sa.Float),
+                )
+                files = (
+                    sa.select(
+                        _detector.c.image, _detector.c.name, constants[0], _detector.c.path, *constants[1:]
+                    )
+                    .join(_image, _image.c.name == _detector.c.image)
+                    .where(
+                        _image.c.archived_at.is_(None),
+                        _detector.c.state == CaptureState.WRITTEN.value,
+                        _detector.c.path.is_not(None),
+                    )
+                )
+                manifests = sa.select(
+                    _image.c.name,
+                    sa.literal(MANIFEST_ITEM, sa.String),
+                    constants[0],
+                    _image.c.manifest_path,
+                    *constants[1:],
+                ).where(_image.c.archived_at.is_(None), _image.c.manifest_path.is_not(None))
+                for selection in (files, manifests):
+                    statement = self._insert_ignore(_delivery, columns, selection)
+                    added += len(conn.execute(statement.returning(_delivery.c.id)).all())
         return added
 
     def claim(
