@@ -165,3 +165,13 @@ def test_requeue_unqueued_adds_a_new_destination_to_unfinished_images_only(ledge
     assert ledger.requeue_unqueued(["oods", "dbb"]) == 0
     dbb = sorted((d.image, d.item, d.source) for d in ledger.deliveries(destination="dbb"))
     assert dbb == [(IMAGE, "R22_S11", "/staging/a.fits"), (IMAGE, "expectedSensors", "/staging/m.json")]
+
+
+def test_higher_priority_images_are_claimed_first(ledger: Ledger) -> None:
+    for name, priority in (("MC_O_20261123_000001", 0), ("MC_O_20261123_000002", 5)):
+        ledger.register_image(
+            name, camera="LSSTCam", day_obs=20261123, expected={"R22_S11": 94}, priority=priority, now=0.0
+        )
+        ledger.record_capture(name, "R22_S11", path=f"/staging/{name}.fits", destinations=["dbb"], now=0.0)
+    first, second = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", limit=2, now=1.0)
+    assert (first.image, second.image) == ("MC_O_20261123_000002", "MC_O_20261123_000001")
