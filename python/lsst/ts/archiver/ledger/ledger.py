@@ -507,10 +507,9 @@ class Ledger:
                     claimed.append(delivery_id)
             if not claimed:
                 return []
-            rows = conn.execute(
-                sa.select(_delivery).where(_delivery.c.id.in_(claimed)).order_by(_delivery.c.id)
-            ).mappings()
-            return [DeliveryRecord.from_row(row) for row in rows]
+            rows = conn.execute(sa.select(_delivery).where(_delivery.c.id.in_(claimed))).mappings()
+            by_id = {row["id"]: DeliveryRecord.from_row(row) for row in rows}
+            return [by_id[delivery_id] for delivery_id in claimed]  # priority order
 
     def _finish(self, delivery_id: int, worker: str, values: Mapping[str, Any]) -> bool:
         with self._begin() as conn:
