@@ -21,7 +21,7 @@ Default run (about 3-5 minutes on a 2-core VM): LATISS 20 images plain +
 numbers; ``--lsstcam`` adds one LSSTCam image per compression mode (205
 CCDs: about 16 GB of raw files per copy; needs ~60 GB free disk).
 
-Usage: ``.venv/bin/python benchmarks/bench_archiver_e2e.py [--latiss N] [--comcam N] [--lsstcam]``
+Usage: ``.venv/bin/python benchmarks/bench_archiver_e2e.py [--latiss N] [--comcam N] [--lsstcam] [--modes M]``
 """
 
 from __future__ import annotations
@@ -216,6 +216,12 @@ async def main() -> None:
         "--comcam", type=int, default=3, help="ComCam images per mode (default 3; 20 for p95)."
     )
     parser.add_argument("--lsstcam", action="store_true", help="Also one LSSTCam image per mode (~16 GB).")
+    parser.add_argument(
+        "--modes",
+        choices=("both", "plain", "rice"),
+        default="both",
+        help="Uncompressed, RICE_1 or both (default).",
+    )
     args = parser.parse_args()
     cases = [("LATISS", args.latiss), ("LSSTComCam", args.comcam)]
     if args.lsstcam:
@@ -228,7 +234,7 @@ async def main() -> None:
     for camera_name, n_images in cases:
         if n_images < 1:
             continue
-        for compress in (False, True):
+        for compress in {"both": (False, True), "plain": (False,), "rice": (True,)}[args.modes]:
             result = await run_case(get_camera(camera_name), n_images, compress)
             print(
                 f"{result['camera']:<11} {'yes' if compress else 'no':<5} {result['n']:>3} {result['p50']:>8.2f} "
