@@ -103,7 +103,7 @@ async def test_headers_dropped_or_delayed_by_image_name(
     day_obs = day_obs_for(salkit.current_tai())
     last = system.camera_csc.image_counter.last("CC", day_obs)
     first, second, third = (f"CC_O_{day_obs}_{last + i:06d}" for i in (1, 2, 3))
-    system.fault_policy = HeaderFaultPolicy(drop_images=[first], delay_images={second: 1.5})
+    system.fault_policy = HeaderFaultPolicy(drop_images=[first], delay_images={second: 3.0})
     camera = salkit.Remote(
         system.header_service_csc.domain, "CCCamera", include=["endOfImageTelemetry"], evt_max_history=0
     )
@@ -122,7 +122,7 @@ async def test_headers_dropped_or_delayed_by_image_name(
     by_id = {s.id: s for s in recorder.samples}
     assert set(by_id) == {second, third}
     assert [s.id for s in recorder.samples] == [third, second]  # the delayed one comes last
-    assert by_id[second].private_sndStamp - ends[second] >= 1.5
+    assert by_id[second].private_sndStamp - ends[second] >= 3.0
     assert system.header_service_csc.dropped == [first]
 
 

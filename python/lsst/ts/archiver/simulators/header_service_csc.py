@@ -104,6 +104,7 @@ class HeaderServiceSimulatorCsc(salkit.BaseCsc):
         self._collecting: dict[str, CollectedImage] = {}
         self._group_starts: dict[str, float] = {}
         self._header_tasks: set[asyncio.Task[None]] = set()
+        self._write_lock = asyncio.Lock()
         super().__init__(
             name,
             initial_state=initial_state,
@@ -187,22 +188,24 @@ class HeaderServiceSimulatorCsc(salkit.BaseCsc):
         group_start = self._group_starts.setdefault(image.group_id, image.date_beg)
         while len(self._group_starts) > MAX_GROUPS_REMEMBERED:
             del self._group_starts[next(iter(self._group_starts))]
-        try:
-            info = await asyncio.to_thread(self._write_header, image, group_start)
-        except Exception as e:
-            self.log.exception(f"Image {image.name}: could not write its header file: {e!r}")
-            return
-        self.published[image.name] = info
-        await self.evt_largeFileObjectAvailable.set_write(  # type: ignore[attr-defined]
-            url=info.url,
-            generator=self.salinfo.name,
-            version=1.0,
-            byteSize=info.byte_size,
-            checkSum=info.md5,
-            mimeType="YAML",
-            id=image.name,
-            force_output=True,
-        )
+        # One header at a time, in the order the images ended (the lock is FIFO).
+        async with self._write_lock:
+            try:
+                info = await asyncio.to_thread(self._write_header, image, group_start)
+            except Exception as e:
+                self.log.exception(f"Image {image.name}: could not write its header file: {e!r}")
+                return
+            self.published[image.name] = info
+            await self.evt_largeFileObjectAvailable.set_write(  # type: ignore[attr-defined]
+                url=info.url,
+                generator=self.salinfo.name,
+                version=1.0,
+                byteSize=info.byte_size,
+                checkSum=info.md5,
+                mimeType="YAML",
+                id=image.name,
+                force_output=True,
+            )
 
     async def wait_headers(self) -> None:
         """Wait until every header being delayed or written is done."""
