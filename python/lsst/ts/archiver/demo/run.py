@@ -192,7 +192,7 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
         archiver.evt_imageArchived.callback = on_archived  # type: ignore[attr-defined]
         archiver.tel_focalPlaneCapture.callback = on_capture  # type: ignore[attr-defined]
 
-        _say(f"Taking {n_images} images of {exp_time:g} s with the camera simulator ...")
+        _say(f"Taking {n_images} image(s) of {exp_time:g} s with the camera simulator ...")
         names = await system.take_images(n_images, exp_time=exp_time, key_values={"imageType": "FLAT"})
         try:
             await asyncio.wait_for(archived.wait(), timeout=120.0 + 60.0 * n_images)
