@@ -1,0 +1,97 @@
+"""bin/run_ccarchiver in its own process over Kafka (a real tansu broker on a free
+loopback port): comes up ENABLED with its configuration, archives an image
+commanded from this process, and quits on exitControl."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import sys
+import tempfile
+import unittest
+from typing import Any
+
+import yaml
+from archiver_test_support import EventLog, result_remote, write_config_dir
+from lsst.ts import salkit
+
+from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
+from lsst.ts.salkit.kafka import KafkaConfig, TopicAdmin
+from lsst.ts.salkit.kafka.devstack import TANSU_CONSUMER_CONFIGURATION
+from lsst.ts.salkit.kafka.local_servers import ServerProcess, start_registry, start_tansu
+
+RUN_ATARCHIVER = pathlib.Path(__file__).resolve().parents[3] / "bin" / "run_atarchiver"
+NAME = "AT_O_20261123_000061"
+
+
+class ArchiverBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
+    tansu: ServerProcess
+    registry: ServerProcess
+    state_dir: tempfile.TemporaryDirectory[str]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.state_dir = tempfile.TemporaryDirectory()
+        state_path = pathlib.Path(cls.state_dir.name)
+        cls.tansu = start_tansu(log_path=state_path / "tansu.log")
+        cls.registry = start_registry(log_path=state_path / "registry.log")
+        cls.consumer_config = state_path / "consumer.yaml"
+        cls.consumer_config.write_text(yaml.safe_dump(TANSU_CONSUMER_CONFIGURATION))
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.registry.stop()
+        cls.tansu.stop()
+        cls.state_dir.cleanup()
+
+    def setUp(self) -> None:
+        self.saved_env = dict(os.environ)
+        self.work = tempfile.TemporaryDirectory()
+        self.root = pathlib.Path(self.work.name)
+        os.environ.update(
+            {
+                "LSST_SALKIT_TRANSPORT": "kafka",
+                "LSST_KAFKA_BROKER_ADDR": self.tansu.address,
+                "LSST_SCHEMA_REGISTRY_URL": f"http://{self.registry.address}",
+                "LSST_KAFKA_CONSUMER_CONFIGURATION": str(self.consumer_config),
+            }
+        )
+
+    def tearDown(self) -> None:
+        config = KafkaConfig.from_environ()
+        TopicAdmin(config).delete_topics_of_subname(config.topic_subname)
+        os.environ.clear()
+        os.environ.update(self.saved_env)
+        self.work.cleanup()
+
+    def basic_make_csc(self, initial_state: Any, config_dir: Any, simulation_mode: int, **kwargs: Any) -> Any:
+        raise NotImplementedError("the CSC runs in its own process here")
+
+    async def test_run_atarchiver_over_kafka(self) -> None:
+        store = EmulatedDaqStore(self.root / "daq", "lat")
+        await asyncio.to_thread(store.add_image, NAME, generator=PixelGenerator(cosmic_rays=0))
+        store.close()
+        config_dir = write_config_dir("ATArchiver", self.root)
+        args = [sys.executable, str(RUN_ATARCHIVER), "--state", "enabled", "--configdir", str(config_dir)]
+        async with salkit.Domain() as domain:
+            remote = salkit.Remote(domain, "ATArchiver", include=["summaryState", "configurationApplied"])
+            results = result_remote(domain, "ATArchiver")
+            await asyncio.gather(remote.start_task, results.start_task)
+            log = EventLog(results)
+            process = await asyncio.create_subprocess_exec(*args, env=dict(os.environ))
+            try:
+                for state in (salkit.State.STANDBY, salkit.State.DISABLED, salkit.State.ENABLED):
+                    await self.assert_next_summary_state(state, remote=remote, timeout=60)
+                applied = await remote.evt_configurationApplied.aget(timeout=30)  # type: ignore[attr-defined]
+                assert "_init.yaml" in applied.configurations and "_test.yaml" in applied.configurations
+                await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=30)  # type: ignore[attr-defined]
+                [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+                assert (archived.obsid, archived.statusCode) == (NAME, 0)
+                assert len(log.of("evt_imageInOODS")) == 1
+                await salkit.set_summary_state(remote, salkit.State.OFFLINE, timeout=60)
+                assert await asyncio.wait_for(process.wait(), 60) == 0
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
