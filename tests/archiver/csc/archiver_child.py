@@ -48,7 +48,8 @@ async def resume(root: Path) -> None:
     names = [image.name for image in store.list_images("raw")]
     with Ledger(f"sqlite:///{root / 'ledger.sqlite3'}") as ledger:
         for _ in range(3000):
-            if all(ledger.has_image(n) and ledger.image(n).archived_at is not None for n in names):
+            archived = all(ledger.has_image(n) and ledger.image(n).archived_at is not None for n in names)
+            if archived and not ledger.unfinished_deliveries():
                 break
             await asyncio.sleep(0.1)
         else:

@@ -88,7 +88,8 @@ class ArchiverBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncio
                 await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=30)  # type: ignore[attr-defined]
                 [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
                 assert (archived.obsid, archived.statusCode) == (NAME, 0)
-                assert len(log.of("evt_imageInOODS")) == 1
+                [in_oods] = await log.wait_for("evt_imageInOODS", 1, timeout=60)
+                assert in_oods.statusCode == 0
                 await salkit.set_summary_state(remote, salkit.State.OFFLINE, timeout=60)
                 assert await asyncio.wait_for(process.wait(), 60) == 0
             finally:

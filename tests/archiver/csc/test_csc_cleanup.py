@@ -34,7 +34,8 @@ async def test_archived_images_expire_from_staging_and_the_oods_only(tmp_path: P
         await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=10)
         [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
         assert archived.statusCode == 0
-        assert await asyncio.to_thread(raw_count, tmp_path / "repo-oods") == 1
+        [in_oods] = await log.wait_for("evt_imageInOODS", 1, timeout=60)
+        assert in_oods.statusCode == 0
         for _ in range(200):
             if not staging.exists() and await asyncio.to_thread(raw_count, tmp_path / "repo-oods") == 0:
                 break

@@ -29,6 +29,8 @@ async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_
         log = EventLog(remote)
         names = await system.take_images(N_IMAGES, exp_time=1.0, key_values={"imageType": "FLAT"})
         archived = await log.wait_for("evt_imageArchived", N_IMAGES, timeout=400)
+        # imageArchived is about the DBB; the OODS may finish a little later.
+        await log.wait_for("evt_imageInOODS", 9 * N_IMAGES, timeout=120)
         await log.wait_for("tel_focalPlaneCapture", N_IMAGES, timeout=30)
     finally:
         await csc.close()

@@ -2,8 +2,8 @@
 
 Prints the CSC's events and telemetry like any `lsst.ts.salkit.CscCommander`,
 but summarizes the per-detector events: failures are printed as they
-come, successes are counted, and one line per image is printed when its
-``imageArchived`` arrives.
+come, successes are counted, and one line per image is printed once its
+``imageArchived`` and all its ``imageInOODS`` have arrived.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 __all__ = ["ArchiverCommander", "ImageSummary", "amain"]
 
 import argparse
+import asyncio
 import sys
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lsst.ts import salkit
 
@@ -31,7 +32,12 @@ class ImageSummary:
     oods_failed: int = 0
     bytes_written: int = 0
     first_event: float = 0.0
-    failures: list[str] = field(default_factory=list)
+    archived: typing.Any = None
+
+    @property
+    def oods_done(self) -> bool:
+        """Every written file has its imageInOODS (ok or failed)."""
+        return self.in_oods + self.oods_failed >= self.written
 
     def line(self, archived: typing.Any) -> str:
         """The one-line summary, given the image's ``imageArchived`` sample."""
@@ -65,6 +71,9 @@ class ArchiverCommander(salkit.CscCommander):
     def __init__(self, name: str, **kwargs: typing.Any) -> None:
         kwargs.setdefault("telemetry_fields_to_not_compare", ("timestamp", "oldestPendingAge", "freeSpace"))
         self.images: dict[str, ImageSummary] = {}
+        #: Seconds an image's line waits for its last imageInOODS after imageArchived.
+        self.oods_grace = 10.0
+        self._grace_tasks: set[asyncio.Task[None]] = set()
         super().__init__(name, index=0, **kwargs)
         self.help_dict["archiveImage"] = "imageName priority  # e.g. CC_O_20241123_000123 0"
         self.help_dict["catchUp"] = "startDate endDate  # YYYYMMDD YYYYMMDD, blank ('') for open ends"
@@ -100,14 +109,39 @@ class ArchiverCommander(salkit.CscCommander):
                 f"{data.private_sndStamp:0.3f}: {data.obsid} {data.raft}_{data.sensor}: OODS ingest failed "
                 f"(status {data.statusCode}): {data.description}"
             )
+        if summary.archived is not None and summary.oods_done:
+            self._print_summary(summary)
+
+    async def close(self) -> None:
+        for task in self._grace_tasks:
+            task.cancel()
+        await super().close()
 
     async def tel_focalPlaneCapture_callback(self, data: typing.Any) -> None:
         sizes = data.bytesWritten if isinstance(data.bytesWritten, list) else [data.bytesWritten]
         self._summary(data.obsid).bytes_written = int(sum(sizes))
 
     async def evt_imageArchived_callback(self, data: typing.Any) -> None:
-        summary = self.images.pop(data.obsid, None) or ImageSummary(data.obsid)
-        self.output(f"{data.private_sndStamp:0.3f}: {summary.line(data)}")
+        """Print the image's line now if its OODS events are all in, else when they are
+        (the DBB can finish first), at the latest after `oods_grace` seconds."""
+        summary = self._summary(data.obsid)
+        summary.archived = data
+        if summary.oods_done:
+            self._print_summary(summary)
+            return
+        task = asyncio.create_task(self._print_after_grace(summary))
+        self._grace_tasks.add(task)
+        task.add_done_callback(self._grace_tasks.discard)
+
+    async def _print_after_grace(self, summary: ImageSummary) -> None:
+        await asyncio.sleep(self.oods_grace)
+        self._print_summary(summary)
+
+    def _print_summary(self, summary: ImageSummary) -> None:
+        if self.images.get(summary.obsid) is not summary:
+            return  # already printed
+        del self.images[summary.obsid]
+        self.output(f"{summary.archived.private_sndStamp:0.3f}: {summary.line(summary.archived)}")
 
 
 async def amain(args: typing.Sequence[str] | None = None) -> None:

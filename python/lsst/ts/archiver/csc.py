@@ -43,7 +43,7 @@ from .delivery import (
     destinations_from_config,
 )
 from .error_codes import ErrorCode
-from .ledger import CaptureState, Ledger, LedgerError, Trigger
+from .ledger import CaptureState, DeliveryRecord, Ledger, LedgerError, Trigger
 from .pipeline import (
     HeaderTracker,
     ImagePipeline,
@@ -124,6 +124,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._cleanup_task: asyncio.Task[None] | None = None
         self._catch_up_task: asyncio.Task[None] | None = None
         self._captures: dict[str, list[DetectorOutcome]] = {}
+        self._captures_reported: dict[str, None] = {}
         self._start_integration: collections.OrderedDict[str, typing.Any] = collections.OrderedDict()
         self.camera_remote: salkit.Remote | None = None
         self.header_remote: salkit.Remote | None = None
@@ -571,6 +572,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             description=result.description,
             force_output=True,
         )
+        await self._focal_plane_capture_if_done(result.obsid)
 
     async def _image_archived(self, result: ImageArchived) -> None:
         await self.evt_imageArchived.set_write(  # type: ignore[attr-defined]
@@ -583,23 +585,44 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             description=result.description,
             force_output=True,
         )
-        try:
-            await self._write_focal_plane_capture(result.obsid)
-        except LedgerError as e:
-            self._pipeline_fault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}")
+        await self._focal_plane_capture_if_done(result.obsid)
 
     def _ledger_error(self, error: Exception) -> None:
         self._pipeline_fault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {error}")
 
-    async def _write_focal_plane_capture(self, obsid: str) -> None:
+    def _oods_destinations(self) -> set[str]:
+        return {d.name for d in self.destinations if d.role is DestinationRole.OODS and d.enabled} or {
+            d.name for d in self.destinations if d.enabled
+        }
+
+    async def _focal_plane_capture_if_done(self, obsid: str) -> None:
+        """Write focalPlaneCapture once the image is archived and final at every OODS."""
+        ledger = self.ledger
+        if ledger is None or obsid in self._captures_reported:
+            return
+        try:
+            image = await asyncio.to_thread(ledger.image, obsid)
+            if image.archived_at is None:
+                return
+            oods = self._oods_destinations()
+            deliveries = await asyncio.to_thread(ledger.deliveries, image=obsid)
+            if any(d.destination in oods and not d.stage.final for d in deliveries):
+                return
+            if obsid in self._captures_reported:
+                return
+            self._captures_reported[obsid] = None
+            while len(self._captures_reported) > 1000:
+                self._captures_reported.pop(next(iter(self._captures_reported)))
+            await self._write_focal_plane_capture(obsid, deliveries)
+        except LedgerError as e:
+            self._pipeline_fault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}")
+
+    async def _write_focal_plane_capture(self, obsid: str, deliveries: Sequence[DeliveryRecord]) -> None:
         ledger = self.ledger
         if ledger is None:
             return
         detectors = await asyncio.to_thread(ledger.detectors, obsid)
-        deliveries = await asyncio.to_thread(ledger.deliveries, image=obsid)
-        oods = {d.name for d in self.destinations if d.role is DestinationRole.OODS} or {
-            d.name for d in self.destinations
-        }
+        oods = self._oods_destinations()
         outcomes = {o.name: o for o in self._captures.pop(obsid, [])}
         tel = self.tel_focalPlaneCapture  # type: ignore[attr-defined]
         template = tel.DataType()

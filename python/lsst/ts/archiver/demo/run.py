@@ -173,6 +173,17 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
                 image.oods_failed += 1
             if image.in_oods + image.oods_failed in (1, image.expected):
                 show(image)
+            check_done()
+
+        def check_done() -> None:
+            # imageArchived is about the DBB; the OODS may finish a little later.
+            finished = [
+                i
+                for i in images.values()
+                if i.archived_status is not None and i.in_oods + i.oods_failed >= i.written
+            ]
+            if len(finished) >= n_images:
+                archived.set()
 
         async def on_archived(data: Any) -> None:
             image = progress(data.obsid)
@@ -180,8 +191,7 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
             image.archived_description = data.description
             image.missing = data.missingSensors
             show(image)
-            if sum(1 for i in images.values() if i.archived_status is not None) >= n_images:
-                archived.set()
+            check_done()
 
         async def on_capture(data: Any) -> None:
             progress(data.obsid).bytes_written = int(sum(data.bytesWritten))
