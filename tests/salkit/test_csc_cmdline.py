@@ -14,17 +14,13 @@ import os
 import pathlib
 import signal
 import sys
-import tempfile
 import typing
 import unittest
 
-import yaml
 from lsst.ts import salkit
+from servers.kafka_servers import LocalKafka, kafka_environ, local_kafka
 
 from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
-from lsst.ts.salkit.kafka import KafkaConfig, TopicAdmin
-from lsst.ts.salkit.kafka.devstack import TANSU_CONSUMER_CONFIGURATION
-from lsst.ts.salkit.kafka.local_servers import ServerProcess, start_registry, start_tansu
 from lsst.ts.salkit.test_csc import TestCsc
 
 REPO_DIR = pathlib.Path(__file__).resolve().parents[2]
@@ -171,42 +167,14 @@ class CmdLineTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
 class BinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
     """bin/run_test_csc in its own process, over Kafka."""
 
-    tansu: ServerProcess
-    registry: ServerProcess
-    state_dir: tempfile.TemporaryDirectory[str]
+    kafka: LocalKafka
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.state_dir = tempfile.TemporaryDirectory()
-        state_path = pathlib.Path(cls.state_dir.name)
-        cls.tansu = start_tansu(log_path=state_path / "tansu.log")
-        cls.registry = start_registry(log_path=state_path / "registry.log")
-        cls.consumer_config = state_path / "consumer.yaml"
-        cls.consumer_config.write_text(yaml.safe_dump(TANSU_CONSUMER_CONFIGURATION))
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.registry.stop()
-        cls.tansu.stop()
-        cls.state_dir.cleanup()
+        cls.kafka = cls.enterClassContext(local_kafka())
 
     def setUp(self) -> None:
-        self.saved_env = dict(os.environ)
-        os.environ.update(
-            {
-                "LSST_SALKIT_TRANSPORT": "kafka",
-                "LSST_KAFKA_BROKER_ADDR": self.tansu.address,
-                "LSST_SCHEMA_REGISTRY_URL": f"http://{self.registry.address}",
-                "LSST_KAFKA_CONSUMER_CONFIGURATION": str(self.consumer_config),
-                "TS_CONFIG_OCS_DIR": str(CONFIG_PKG_DIR),
-            }
-        )
-
-    def tearDown(self) -> None:
-        config = KafkaConfig.from_environ()
-        TopicAdmin(config).delete_topics_of_subname(config.topic_subname)
-        os.environ.clear()
-        os.environ.update(self.saved_env)
+        self.enterContext(kafka_environ(self.kafka, TS_CONFIG_OCS_DIR=str(CONFIG_PKG_DIR)))
 
     def basic_make_csc(
         self,

@@ -12,57 +12,29 @@ import tempfile
 import unittest
 from typing import Any
 
-import yaml
 from archiver_test_support import EventLog, result_remote, write_config_dir
 from lsst.ts import salkit
+from servers.kafka_servers import LocalKafka, kafka_environ, local_kafka
 
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
-from lsst.ts.salkit.kafka import KafkaConfig, TopicAdmin
-from lsst.ts.salkit.kafka.devstack import TANSU_CONSUMER_CONFIGURATION
-from lsst.ts.salkit.kafka.local_servers import ServerProcess, start_registry, start_tansu
 
 RUN_ATARCHIVER = pathlib.Path(__file__).resolve().parents[3] / "bin" / "run_atarchiver"
 NAME = "AT_O_20261123_000061"
 
 
 class ArchiverBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
-    tansu: ServerProcess
-    registry: ServerProcess
-    state_dir: tempfile.TemporaryDirectory[str]
+    kafka: LocalKafka
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.state_dir = tempfile.TemporaryDirectory()
-        state_path = pathlib.Path(cls.state_dir.name)
-        cls.tansu = start_tansu(log_path=state_path / "tansu.log")
-        cls.registry = start_registry(log_path=state_path / "registry.log")
-        cls.consumer_config = state_path / "consumer.yaml"
-        cls.consumer_config.write_text(yaml.safe_dump(TANSU_CONSUMER_CONFIGURATION))
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.registry.stop()
-        cls.tansu.stop()
-        cls.state_dir.cleanup()
+        cls.kafka = cls.enterClassContext(local_kafka())
 
     def setUp(self) -> None:
-        self.saved_env = dict(os.environ)
+        self.enterContext(kafka_environ(self.kafka))
         self.work = tempfile.TemporaryDirectory()
         self.root = pathlib.Path(self.work.name)
-        os.environ.update(
-            {
-                "LSST_SALKIT_TRANSPORT": "kafka",
-                "LSST_KAFKA_BROKER_ADDR": self.tansu.address,
-                "LSST_SCHEMA_REGISTRY_URL": f"http://{self.registry.address}",
-                "LSST_KAFKA_CONSUMER_CONFIGURATION": str(self.consumer_config),
-            }
-        )
 
     def tearDown(self) -> None:
-        config = KafkaConfig.from_environ()
-        TopicAdmin(config).delete_topics_of_subname(config.topic_subname)
-        os.environ.clear()
-        os.environ.update(self.saved_env)
         self.work.cleanup()
 
     def basic_make_csc(self, initial_state: Any, config_dir: Any, simulation_mode: int, **kwargs: Any) -> Any:

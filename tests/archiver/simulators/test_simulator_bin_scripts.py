@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import pathlib
 import sys
 import tempfile
 import typing
 import unittest
 
-import yaml
 from lsst.resources import ResourcePath
 from lsst.ts import salkit
+from servers.kafka_servers import LocalKafka, kafka_environ, local_kafka
 
 from lsst.ts.archiver.daq import EmulatedDaqStore
 from lsst.ts.archiver.fits import parse_header_file
 from lsst.ts.archiver.simulators import CameraSimulatorCsc
 from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
-from lsst.ts.salkit.kafka import KafkaConfig, TopicAdmin
-from lsst.ts.salkit.kafka.devstack import TANSU_CONSUMER_CONFIGURATION
-from lsst.ts.salkit.kafka.local_servers import ServerProcess, start_registry, start_tansu
 
 BIN_DIR = pathlib.Path(__file__).resolve().parents[3] / "bin"
 RUN_CAMERA = BIN_DIR / "run_camera_simulator"
@@ -29,42 +25,17 @@ RUN_HEADER_SERVICE = BIN_DIR / "run_header_service_simulator"
 
 
 class SimulatorBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
-    tansu: ServerProcess
-    registry: ServerProcess
-    state_dir: tempfile.TemporaryDirectory[str]
+    kafka: LocalKafka
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.state_dir = tempfile.TemporaryDirectory()
-        state_path = pathlib.Path(cls.state_dir.name)
-        cls.tansu = start_tansu(log_path=state_path / "tansu.log")
-        cls.registry = start_registry(log_path=state_path / "registry.log")
-        cls.consumer_config = state_path / "consumer.yaml"
-        cls.consumer_config.write_text(yaml.safe_dump(TANSU_CONSUMER_CONFIGURATION))
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.registry.stop()
-        cls.tansu.stop()
-        cls.state_dir.cleanup()
+        cls.kafka = cls.enterClassContext(local_kafka())
 
     def setUp(self) -> None:
-        self.saved_env = dict(os.environ)
-        os.environ.update(
-            {
-                "LSST_SALKIT_TRANSPORT": "kafka",
-                "LSST_KAFKA_BROKER_ADDR": self.tansu.address,
-                "LSST_SCHEMA_REGISTRY_URL": f"http://{self.registry.address}",
-                "LSST_KAFKA_CONSUMER_CONFIGURATION": str(self.consumer_config),
-            }
-        )
+        self.enterContext(kafka_environ(self.kafka))
         self.work_dir = tempfile.TemporaryDirectory()
 
     def tearDown(self) -> None:
-        config = KafkaConfig.from_environ()
-        TopicAdmin(config).delete_topics_of_subname(config.topic_subname)
-        os.environ.clear()
-        os.environ.update(self.saved_env)
         self.work_dir.cleanup()
 
     def basic_make_csc(
