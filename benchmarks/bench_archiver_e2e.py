@@ -35,7 +35,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from lsst.ts import salkit
 
 from lsst.ts.archiver.camera import Camera, ImageName, get_camera
@@ -43,41 +42,12 @@ from lsst.ts.archiver.csc import ArchiverCsc
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
 from lsst.ts.archiver.fits import Card, HeaderServiceFile, render_header_file
 from lsst.ts.archiver.ledger import Ledger
-
-_REPO = Path(__file__).resolve().parents[1]
+from lsst.ts.archiver.local_config import local_site_config, write_local_config_dir
 
 
 def write_config(root: Path, component: str, compress: bool) -> Path:
-    config_dir = root / "config"
-    config_dir.mkdir(parents=True)
-    (config_dir / "_init.yaml").write_text((_REPO / "config" / component / "v1" / "_init.yaml").read_text())
-    for name in ("oods", "dbb-buffer"):
-        (root / name).mkdir()
-    site = {
-        "daq": {"root": str(root / "daq"), "wait_timeout": 30.0},
-        "staging": {"directory": str(root / "staging"), "min_free_space": 1.0},
-        "fits": {"compress": compress, "fsync": False},
-        "header_service": {"name": "", "wait_timeout": 5.0},
-        "destinations": [
-            {
-                "name": "oods",
-                "role": "oods",
-                "target": str(root / "oods"),
-                "butler": {"repo": str(root / "repo-oods"), "ingest_mode": "direct"},
-            },
-            {
-                "name": "dbb",
-                "role": "dbb",
-                "target": str(root / "dbb-buffer"),
-                "butler": {"repo": str(root / "repo-dbb"), "ingest_mode": "copy"},
-            },
-        ],
-        "ledger_url": f"sqlite:///{root / 'ledger.sqlite3'}",
-        "workers": 2,
-        "cleanup": {"enabled": False},
-    }
-    (config_dir / "_bench.yaml").write_text(yaml.safe_dump(site))
-    return config_dir
+    settings = local_site_config(root, fits={"compress": compress, "fsync": False})
+    return write_local_config_dir(component, root, "bench", settings)
 
 
 def header_file(root: Path, obsid: str, tai: float) -> Path:

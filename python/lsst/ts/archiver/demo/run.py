@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ..local_config import local_site_config, write_local_config_dir
 
 DEMO_COMPONENT = "CCArchiver"
 """The Archiver the demo runs (ComCam: 9 detectors, 3 REBs)."""
 
 _MARKER = ".archiver-demo"
 _BYTES_PER_IMAGE = 2.2e9  # staging + OODS copy + DBB copy of 9 uncompressed ComCam raws
-_REPO_CONFIG = Path(__file__).resolve().parents[5] / "config"
 
 
 def _say(text: str = "") -> None:
@@ -43,36 +42,12 @@ def _prepare_root(root: Path) -> None:
 
 def _write_config(root: Path, compress: bool) -> Path:
     """The Archiver's configuration for the demo: _init.yaml plus a ``demo`` site file."""
-    config_dir = root / "config"
-    config_dir.mkdir()
-    shutil.copy(_REPO_CONFIG / DEMO_COMPONENT / "v1" / "_init.yaml", config_dir / "_init.yaml")
-    for name in ("oods", "dbb-buffer"):
-        (root / name).mkdir()
-    site = {
-        "daq": {"root": str(root / "simulator" / "daq"), "wait_timeout": 30.0},
-        "staging": {"directory": str(root / "staging"), "min_free_space": 1.0},
-        "fits": {"compress": compress, "fsync": False},
-        "header_service": {"name": "", "wait_timeout": 5.0},
-        "destinations": [
-            {
-                "name": "oods",
-                "role": "oods",
-                "target": str(root / "oods"),
-                "butler": {"repo": str(root / "repo-oods"), "ingest_mode": "direct"},
-            },
-            {
-                "name": "dbb",
-                "role": "dbb",
-                "target": str(root / "dbb-buffer"),
-                "butler": {"repo": str(root / "repo-dbb"), "ingest_mode": "copy"},
-            },
-        ],
-        "ledger_url": f"sqlite:///{root / 'ledger.sqlite3'}",
-        "workers": 2,
-        "cleanup": {"enabled": False},
-    }
-    (config_dir / "_demo.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
-    return config_dir
+    settings = local_site_config(
+        root,
+        daq={"root": str(root / "simulator" / "daq")},
+        fits={"compress": compress, "fsync": False},
+    )
+    return write_local_config_dir(DEMO_COMPONENT, root, "demo", settings)
 
 
 def _check_prerequisites(root: Path, n_images: int) -> None:
