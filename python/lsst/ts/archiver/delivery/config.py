@@ -15,6 +15,7 @@ __all__ = [
     "DestinationConfig",
     "DestinationRole",
     "IngestMode",
+    "KAFKA_RESERVED_SETTINGS",
     "NotificationConfig",
     "RetryPolicy",
     "VerifyMode",
@@ -113,13 +114,96 @@ class ButlerTarget:
     create: bool = True
 
 
+KAFKA_RESERVED_SETTINGS = frozenset({"bootstrap.servers", "acks", "enable.idempotence", "message.timeout.ms"})
+"""librdkafka settings the Kafka notification sink controls itself."""
+
+_BROKER_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):([0-9]{1,5})$")
+
+
 @dataclass(frozen=True)
 class NotificationConfig:
-    """Sink of the bucket notifications of a ``prompt`` destination."""
+    """Sink of the bucket notifications of a ``prompt`` destination.
+
+    Parameters
+    ----------
+    kind : `str`
+        ``directory`` or ``kafka``.
+    directory : `str` or `None`
+        Kind ``directory``: the existing directory JSON files are written to.
+    event_name : `str`
+        ``eventName`` of each record.
+    bootstrap_servers : `str` or `None`
+        Kind ``kafka``: ``host:port[,host:port...]`` of the brokers.
+    topic : `str` or `None`
+        Kind ``kafka``: the topic notifications are produced to.
+    client_config : `dict` [`str`, `str` | `int` | `float` | `bool`]
+        Kind ``kafka``: extra librdkafka producer settings (never those in
+        `KAFKA_RESERVED_SETTINGS`).
+    delivery_timeout : `float`
+        Kind ``kafka``: seconds a notification may take to be acknowledged.
+    """
 
     kind: str
-    directory: str
+    directory: str | None = None
     event_name: str = "ObjectCreated:Put"
+    bootstrap_servers: str | None = None
+    topic: str | None = None
+    client_config: dict[str, str | int | float | bool] = field(default_factory=dict, hash=False)
+    delivery_timeout: float = 30.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], label: str = "?") -> NotificationConfig:
+        """Build from the (schema-valid) ``notifications`` mapping and check
+        what the schema cannot.
+
+        Raises
+        ------
+        DestinationConfigError
+            If a field belongs to the other kind, a broker address is not
+            ``host:port`` or ``client_config`` sets a reserved setting.
+        """
+        kind = data["kind"]
+        own = {
+            "directory": {"directory"},
+            "kafka": {"bootstrap_servers", "topic", "client_config", "delivery_timeout"},
+        }
+        for other_kind, fields in own.items():
+            if other_kind == kind:
+                continue
+            stray = sorted(fields & set(data))
+            if stray:
+                raise DestinationConfigError(
+                    f"Destination {label!r}: notifications field(s) {stray} belong to kind {other_kind!r}, "
+                    f"not {kind!r}; remove them"
+                )
+        client_config = dict(data.get("client_config", {}))
+        if kind == "kafka":
+            for server in data["bootstrap_servers"].split(","):
+                match = _BROKER_RE.match(server.strip())
+                if match is None or not 0 < int(match.group(2)) < 65536:
+                    raise DestinationConfigError(
+                        f"Destination {label!r}: notifications.bootstrap_servers entry {server!r} is not "
+                        "host:port (port 1-65535); give a comma-separated list such as 'kafka1:9092,kafka2:9092'"
+                    )
+            if data["topic"] in (".", ".."):
+                raise DestinationConfigError(
+                    f"Destination {label!r}: notifications.topic {data['topic']!r} is not a valid Kafka topic name"
+                )
+            reserved = sorted(KAFKA_RESERVED_SETTINGS & set(client_config))
+            if reserved:
+                raise DestinationConfigError(
+                    f"Destination {label!r}: notifications.client_config may not set {reserved}; "
+                    "use bootstrap_servers and delivery_timeout (acks is always 'all')"
+                )
+        return cls(
+            kind=kind,
+            directory=data.get("directory"),
+            event_name=data.get("event_name", "ObjectCreated:Put"),
+            bootstrap_servers=data.get("bootstrap_servers"),
+            topic=data.get("topic"),
+            client_config=client_config,
+            delivery_timeout=float(data.get("delivery_timeout", 30.0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -183,11 +267,7 @@ class DestinationConfig:
         notes = data.get("notifications")
         notifications = None
         if notes is not None:
-            notifications = NotificationConfig(
-                kind=notes["kind"],
-                directory=notes["directory"],
-                event_name=notes.get("event_name", "ObjectCreated:Put"),
-            )
+            notifications = NotificationConfig.from_dict(notes, label)
         if role is DestinationRole.PROMPT and notifications is None:
             raise DestinationConfigError(
                 f"Destination {label!r} has role 'prompt' but no 'notifications' sink; add one"

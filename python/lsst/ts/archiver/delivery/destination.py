@@ -105,8 +105,12 @@ class Destination:
             self._ingester = None
 
     def close(self) -> None:
-        """Release the Butler."""
+        """Release the Butler and close the notification sink if it can be
+        closed (a Kafka sink waits for messages in flight; blocking)."""
         self.reset_ingester()
+        close_sink = getattr(self.sink, "close", None)
+        if callable(close_sink):
+            close_sink()
 
     # ------------------------------------------------------------------
 

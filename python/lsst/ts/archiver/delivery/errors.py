@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "DeliveryError",
     "DestinationConfigError",
+    "NotificationSinkError",
     "PermanentDeliveryError",
     "UnsafeNameError",
     "VerificationError",
@@ -21,6 +22,11 @@ class DestinationConfigError(DeliveryError, ValueError):
 
 class UnsafeNameError(DeliveryError, ValueError):
     """A name or object key is unsafe (path traversal, separators, bad characters)."""
+
+
+class NotificationSinkError(DeliveryError):
+    """A notification could not be delivered to its sink (retryable: the
+    delivery attempt fails and is retried with the destination's backoff)."""
 
 
 class VerificationError(DeliveryError):
