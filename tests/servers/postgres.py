@@ -32,37 +32,3 @@ def postgres_database(postgres_server: TemporaryPostgres) -> Callable[[], str]:
         return postgres_server.create_database(f"db_{secrets.token_hex(6)}")
 
     return make
-
-
-class PausablePostgres(TemporaryPostgres):
-    """A `TemporaryPostgres` that can be stopped and started again with its data.
-
-    Uses the parent's cluster directory and ``pg_ctl``; for tests of a
-    database that goes away and comes back.
-    """
-
-    def pause(self) -> None:
-        """Stop the server immediately, keeping the cluster."""
-        assert self._dir is not None
-        self._run(str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-m", "immediate", "-w", "stop")
-
-    def resume(self) -> None:
-        """Start the server again on the same port."""
-        assert self._dir is not None
-        options = (
-            f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._run(
-            str(self._bin / "pg_ctl"),
-            "-D",
-            str(self._dir / "data"),
-            "-o",
-            options,
-            "-l",
-            str(self._dir / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from conftest import Exposure
 from helpers import destination, make_service, submit
-from servers.postgres import PausablePostgres
 
 from lsst.ts.archiver.butler import create_repository, open_repository, raw_run
 from lsst.ts.archiver.butler.testing import TemporaryPostgres
@@ -60,9 +59,9 @@ async def test_postgres_ledger_and_registry_deliver_an_exposure(
 
 
 @pytest.fixture
-def pausable_postgres() -> Iterator[PausablePostgres]:
+def pausable_postgres() -> Iterator[TemporaryPostgres]:
     """A PostgreSQL server of its own, to be stopped and restarted by the test."""
-    server = PausablePostgres()
+    server = TemporaryPostgres()
     server.start()
     try:
         yield server
@@ -72,7 +71,7 @@ def pausable_postgres() -> Iterator[PausablePostgres]:
 
 async def test_registry_unavailable_then_back_ingests_every_file_once(
     tmp_path: Path,
-    pausable_postgres: PausablePostgres,
+    pausable_postgres: TemporaryPostgres,
     exposure_factory: Callable[..., Exposure],
     results: dict[str, list[Any]],
 ) -> None:
@@ -86,7 +85,7 @@ async def test_registry_unavailable_then_back_ingests_every_file_once(
             "oods", "oods", str(tmp_path / "oods"), retry=retry, butler={"repo": str(tmp_path / "repo")}
         )
     ]
-    pausable_postgres.pause()
+    pausable_postgres.pause("immediate")
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
         async with make_service(ledger, destinations, results) as service:
             await submit(service, exposure, manifest=False)
@@ -110,7 +109,7 @@ async def test_registry_unavailable_then_back_ingests_every_file_once(
 
 async def test_ledger_outage_is_reported_and_delivery_resumes_when_it_returns(
     tmp_path: Path,
-    pausable_postgres: PausablePostgres,
+    pausable_postgres: TemporaryPostgres,
     exposure_factory: Callable[..., Exposure],
     results: dict[str, list[Any]],
 ) -> None:
@@ -126,7 +125,7 @@ async def test_ledger_outage_is_reported_and_delivery_resumes_when_it_returns(
                 day_obs=exposure.day_obs,
                 expected=exposure.expected,
             )
-            await asyncio.to_thread(pausable_postgres.pause)
+            await asyncio.to_thread(pausable_postgres.pause, "immediate")
             deadline = time.monotonic() + 30
             while not results["ledger"]:
                 assert time.monotonic() < deadline

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from astropy.io import fits
@@ -169,12 +169,19 @@ class TemporaryPostgres:
             )
             self._started = False
 
-    def pause(self) -> None:
-        """Stop the server but keep the cluster (to test an unreachable registry).
+    def pause(self, mode: Literal["fast", "immediate"] = "fast") -> None:
+        """Stop the server but keep the cluster (to test an unreachable
+        registry or ledger); `resume` starts it again.
 
         Clients are disconnected; committed data survives.
+
+        Parameters
+        ----------
+        mode : {"fast", "immediate"}, optional
+            ``pg_ctl stop`` mode: ``"fast"`` (clean shutdown) or
+            ``"immediate"`` (as if the server crashed).
         """
-        self._stop_server("fast")
+        self._stop_server(mode)
 
     def resume(self) -> None:
         """Start a paused server again on the same port."""
