@@ -1,35 +1,11 @@
-"""The ':'-separated lists and keyValueMap of the camera events."""
+"""The keyValueMap argument of takeImages (the ':'-separated lists are
+tested in tests/archiver/camera/test_camera_additional_keys.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lsst.ts.archiver.simulators import (
-    KeyValueError,
-    additional_keys_values,
-    join_list,
-    parse_additional,
-    parse_key_value_map,
-    split_list,
-)
-
-
-@pytest.mark.parametrize(
-    "items",
-    [[], ["a"], ["", ""], ["R22_S11", "R22_S12"], ["2024-11-23T01:02:03.456", "a\\b", ":", "\\:", "x\\"]],
-)
-def test_split_list_inverts_join_list_with_colons_and_backslashes(items: list[str]) -> None:
-    assert split_list(join_list(items)) == items
-
-
-def test_join_list_escapes_colons_inside_items() -> None:
-    assert join_list(["imageType", "groupId"]) == "imageType:groupId"
-    assert join_list(["12:30"]) == "12\\:30"
-
-
-def test_split_list_rejects_a_trailing_lone_backslash() -> None:
-    with pytest.raises(KeyValueError, match="lone backslash"):
-        split_list("abc\\")
+from lsst.ts.archiver.simulators import KeyValueError, parse_key_value_map
 
 
 def test_parse_key_value_map_keeps_colons_in_values() -> None:
@@ -45,15 +21,3 @@ def test_parse_key_value_map_keeps_colons_in_values() -> None:
 def test_parse_key_value_map_rejects_malformed_items(text: str, message: str) -> None:
     with pytest.raises(KeyValueError, match=message):
         parse_key_value_map(text)
-
-
-def test_parse_additional_inverts_additional_keys_values() -> None:
-    values = {"imageType": "FLAT", "groupId": "2024-11-23T01:02:03.456"}
-    keys_text, values_text = additional_keys_values(values)
-    assert keys_text == "imageType:groupId"
-    assert parse_additional(keys_text, values_text) == values
-
-
-def test_parse_additional_rejects_lists_of_different_lengths() -> None:
-    with pytest.raises(KeyValueError, match="2 items"):
-        parse_additional("a:b", "1")

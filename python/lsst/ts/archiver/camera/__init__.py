@@ -13,6 +13,13 @@ Examples
 2024112300123
 """
 
+from .additional_keys import (
+    KeyValueError,
+    additional_keys_values,
+    join_list,
+    parse_additional,
+    split_list,
+)
 from .amplifier import (
     E2V_LAYOUT,
     FITS_SEGMENT_ORDER,
@@ -90,6 +97,7 @@ __all__ = [
     "InvalidImageNameError",
     "InvalidLocationError",
     "InvalidSectionError",
+    "KeyValueError",
     "LATISS",
     "LSSTCAM",
     "LSSTCAM_CORNER_RAFTS",
@@ -105,8 +113,12 @@ __all__ = [
     "UnknownDetectorError",
     "UnknownRebError",
     "WAVEFRONT_SEGMENT_ORDER",
+    "additional_keys_values",
     "day_obs_bounds",
     "day_obs_for",
     "get_camera",
+    "join_list",
     "make_amplifiers",
+    "parse_additional",
+    "split_list",
 ]

@@ -6,6 +6,7 @@ __all__ = ["exposure_metadata_from_events", "parse_additional_keys"]
 
 from typing import Any
 
+from ..camera.additional_keys import split_list
 from ..fits import ExposureMetadata
 
 _FLOAT_OR_NONE = (int, float)
@@ -17,36 +18,14 @@ _KNOWN_KEYS = {"imageType": "imgtype", "groupId": "groupid"}
 _EXTRA_KEYS = {"reason": "REASON", "program": "PROGRAM", "testType": "TESTTYPE"}
 
 
-def _split(text: str) -> list[str]:
-    """Split a ':'-separated list; a backslash escapes the next character (``\\:``)."""
-    if not text:
-        return []
-    items: list[str] = []
-    current: list[str] = []
-    escaped = False
-    for char in text:
-        if escaped:
-            current.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == ":":
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    items.append("".join(current))
-    return items
-
-
 def parse_additional_keys(keys: str, values: str) -> dict[str, str]:
     """Pair the camera's ':'-separated ``additionalKeys`` and ``additionalValues``.
 
     A ':' inside a value (e.g. an ISO time in ``groupId``) is escaped as
     ``\\:``. Extra values are ignored; missing values are blank.
     """
-    names = [k.strip() for k in _split(keys)]
-    items = _split(values)
+    names = [k.strip() for k in split_list(keys, strict=False)]
+    items = split_list(values, strict=False)
     return {name: (items[i].strip() if i < len(items) else "") for i, name in enumerate(names) if name}
 
 

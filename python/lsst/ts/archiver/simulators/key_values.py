@@ -1,10 +1,8 @@
 """The ``:``-separated lists of the camera events and ``keyValueMap``.
 
-The camera publishes the extra keys of ``takeImages`` as two parallel
-``:``-separated strings, ``additionalKeys`` and ``additionalValues``. Values
-such as ``groupId`` (an ISO time) contain ``:`` themselves, so a ``:`` or
-``\\`` inside an item is escaped with a backslash (``\\:``, ``\\\\``).
-`split_list` is the inverse of `join_list`.
+The lists (``additionalKeys``/``additionalValues``, ``ccdLocation``, ...)
+are read and written by `lsst.ts.archiver.camera.additional_keys`; its names
+are re-exported here for the simulators.
 
 ``keyValueMap`` of ``takeImages`` is ``"key: value, key2: value2"``; the
 first ``:`` of each comma-separated item ends the key.
@@ -22,46 +20,16 @@ __all__ = [
 ]
 
 import re
-from collections.abc import Iterable, Mapping
+
+from ..camera.additional_keys import (
+    KeyValueError,
+    additional_keys_values,
+    join_list,
+    parse_additional,
+    split_list,
+)
 
 _KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-class KeyValueError(ValueError):
-    """A ``keyValueMap`` or ``additionalKeys``/``additionalValues`` pair is malformed."""
-
-
-def join_list(items: Iterable[str]) -> str:
-    """Join items with ``:``, escaping ``\\`` and ``:`` inside them."""
-    return ":".join(item.replace("\\", "\\\\").replace(":", "\\:") for item in items)
-
-
-def split_list(text: str) -> list[str]:
-    """Split a `join_list` string into its items (``""`` gives no items).
-
-    Raises
-    ------
-    KeyValueError
-        If the text ends in a lone backslash.
-    """
-    if not text:
-        return []
-    items: list[str] = []
-    current: list[str] = []
-    chars = iter(text)
-    for char in chars:
-        if char == "\\":
-            escaped = next(chars, None)
-            if escaped is None:
-                raise KeyValueError(f"list {text!r} ends in a lone backslash; escape it as '\\\\'")
-            current.append(escaped)
-        elif char == ":":
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    items.append("".join(current))
-    return items
 
 
 def parse_key_value_map(text: str) -> dict[str, str]:
@@ -97,26 +65,3 @@ def parse_key_value_map(text: str) -> dict[str, str]:
             raise KeyValueError(f"keyValueMap key {key!r} is given twice")
         values[key] = value.strip()
     return values
-
-
-def additional_keys_values(values: Mapping[str, str]) -> tuple[str, str]:
-    """``(additionalKeys, additionalValues)`` for a mapping of extra keys."""
-    return join_list(values.keys()), join_list(values.values())
-
-
-def parse_additional(keys: str, values: str) -> dict[str, str]:
-    """Inverse of `additional_keys_values`.
-
-    Raises
-    ------
-    KeyValueError
-        If the two lists have different lengths.
-    """
-    key_list = split_list(keys)
-    value_list = split_list(values)
-    if len(key_list) != len(value_list):
-        raise KeyValueError(
-            f"additionalKeys has {len(key_list)} items ({keys!r}) but additionalValues has "
-            f"{len(value_list)} ({values!r})"
-        )
-    return dict(zip(key_list, value_list, strict=True))
