@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Exposure
-from helpers import destination, make_service, submit
+from delivery_test_support import Exposure, destination, make_service, submit
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import CleanupConfig, DestinationConfigError, OodsCleaner

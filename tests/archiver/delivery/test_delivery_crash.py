@@ -12,8 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Exposure
-from helpers import FAST_RETRY, make_service
+from delivery_test_support import FAST_RETRY, Exposure, make_service
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from conftest import Exposure
-from helpers import destination, make_service, submit
+from delivery_test_support import Exposure, destination, make_service, submit
 
 from lsst.ts.archiver.delivery import (
     DestinationConfig,

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Exposure
-from helpers import destination, make_service, submit
+from delivery_test_support import Exposure, destination, make_service, submit
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import Transferrer, VerifyMode

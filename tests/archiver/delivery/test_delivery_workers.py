@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Exposure
-from helpers import destination, make_service, submit
+from delivery_test_support import Exposure, destination, make_service, submit
 
 from lsst.ts.archiver.delivery import UnsafeNameError
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
