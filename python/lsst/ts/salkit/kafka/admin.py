@@ -10,12 +10,14 @@ __all__ = ["TopicAdmin", "TopicAdminError"]
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from .config import KafkaConfig
 from .naming import is_compacted, parse_kafka_topic_name, topic_kind, topic_prefix
+from .producer import LIBRDKAFKA_LOG
 
 
 class TopicAdminError(RuntimeError):
@@ -39,7 +41,8 @@ class TopicAdmin:
         self.config = config
         self.log = log or logging.getLogger(__name__)
         self.timeout = timeout
-        self._client = AdminClient(config.common_client_config())
+        settings: dict[str, Any] = {"logger": LIBRDKAFKA_LOG, **config.common_client_config()}
+        self._client = AdminClient(settings)
 
     def list_topics(self) -> set[str]:
         """Return the names of all topics on the broker."""

@@ -25,7 +25,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from .codec import DecodeFailureLog, TopicCodec, WriterSchemaSource
 from .config import KafkaConfig
 from .history import OFFSET_BEGINNING, PartitionReadState, plan_resume, plan_start
-from .producer import BrokerConnectionMonitor
+from .producer import LIBRDKAFKA_LOG, BrokerConnectionMonitor
 
 #: Longest wait of one poll; also how quickly the thread notices `stop`.
 POLL_TIMEOUT = 0.1
@@ -123,6 +123,7 @@ class ChannelConsumer:
         self.monitor = BrokerConnectionMonitor(f"consumer of {name}", config.broker_addr, log)
         settings = config.consumer_config(group_id)
         settings["error_cb"] = self.monitor.on_error
+        settings.setdefault("logger", LIBRDKAFKA_LOG)
         self._consumer = Consumer(settings)
         self._decode_failures = DecodeFailureLog(log)
         self._states: dict[str, PartitionReadState] = {}

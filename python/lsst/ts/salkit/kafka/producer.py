@@ -22,6 +22,10 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from ..transport.base import TransportError
 from .config import KafkaConfig
 
+#: librdkafka's own log lines (connection failures, retries) go to this logger instead of
+#: stderr, so they reach the CSC's log handling and can be filtered by level.
+LIBRDKAFKA_LOG = logging.getLogger("lsst.ts.salkit.kafka.librdkafka")
+
 #: How often delivery reports are served (salobj: 25 ms).
 FLUSH_PERIOD = 0.025
 
@@ -103,6 +107,7 @@ class SharedProducer:
         self.monitor = BrokerConnectionMonitor("producer", config.broker_addr, log)
         settings: dict[str, Any] = config.producer_config()
         settings["error_cb"] = self.monitor.on_error
+        settings.setdefault("logger", LIBRDKAFKA_LOG)
         self._producer = Producer(settings)
         self._failures: dict[str, int] = {}
         self._stop = threading.Event()
