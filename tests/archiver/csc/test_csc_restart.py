@@ -14,7 +14,7 @@ from archiver_test_support import write_config_dir
 from lsst.daf.butler import Butler
 
 from lsst.ts.archiver.daq import EmulatedDaqStore, StoreUnavailableError
-from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.ledger import DeliveryStage, Ledger, LedgerSchemaError
 
 CHILD = Path(__file__).with_name("archiver_child.py")
 N_IMAGES = 5
@@ -33,7 +33,11 @@ def _state(root: Path) -> tuple[list[str], int, int]:
     ledger_path = root / "ledger.sqlite3"
     if not ledger_path.exists():
         return names, 0, 0
-    with Ledger(f"sqlite:///{ledger_path}", create=False) as ledger:
+    try:
+        ledger = Ledger(f"sqlite:///{ledger_path}", create=False)
+    except LedgerSchemaError:
+        return names, 0, 0  # the Archiver is still creating its ledger
+    with ledger:
         archived = sum(1 for n in names if ledger.has_image(n) and ledger.image(n).archived_at is not None)
         unfinished = len(ledger.unfinished_images())
     return names, archived, unfinished

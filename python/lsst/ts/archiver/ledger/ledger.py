@@ -134,8 +134,10 @@ class Ledger:
                 raise LedgerSchemaError(
                     f"{self._safe_url} holds no ts_archiver ledger; open it with create=True to make one"
                 )
-            schema.metadata.create_all(self._engine, checkfirst=True)
+            # Tables and version row in one transaction: a process killed while
+            # creating the ledger leaves nothing half made behind.
             with self._begin() as conn:
+                schema.metadata.create_all(conn, checkfirst=True)
                 conn.execute(
                     self._insert_ignore(schema.ledger_schema),
                     {"name": schema.SCHEMA_NAME, "version": schema.SCHEMA_VERSION, "created_at": time.time()},
