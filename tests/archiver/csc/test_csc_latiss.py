@@ -125,11 +125,15 @@ async def test_duplicate_end_of_image_telemetry_is_ignored(tmp_path: Path) -> No
         assert len(ledger.deliveries(image=name)) == 4  # (file + manifest) x 2 destinations
 
 
-async def test_catch_up_archives_daq_images_the_ledger_does_not_show(tmp_path: Path) -> None:
+async def test_catch_up_selects_by_day_obs_and_archives_what_the_ledger_does_not_show(
+    tmp_path: Path,
+) -> None:
     store = EmulatedDaqStore(tmp_path / "sim" / "daq", "lat")
     names = ["AT_O_20261123_000011", "AT_O_20261123_000012"]
+    later = "AT_O_20261124_000001"
     generator = PixelGenerator(cosmic_rays=0, saturated_spots=0)
-    for name in names:
+    for name in [*names, later]:
+        # Created now, whatever today's date: catchUp selects by the day_obs of the name.
         await asyncio.to_thread(store.add_image, name, generator=generator)
     store.close()
     overrides = {"catch_up": {"rate": 600.0, "priority": -10}}
@@ -138,9 +142,12 @@ async def test_catch_up_archives_daq_images_the_ledger_does_not_show(tmp_path: P
         archived = await log.wait_for("evt_imageArchived", 2, timeout=180)
         assert sorted(a.obsid for a in archived) == names
         assert all(a.statusCode == 0 for a in archived), [a.description for a in archived]
+        # The whole store: only the image of the later day_obs is left to archive.
         await remote.cmd_catchUp.set_start(startDate="", endDate="", timeout=30)
-        await asyncio.sleep(1.0)
-        assert len(log.of("evt_imageRetrievalForArchiving")) == 2
+        archived = await log.wait_for("evt_imageArchived", 3, timeout=180)
+        assert archived[2].obsid == later
+        retrieved = [r.obsid for r in log.of("evt_imageRetrievalForArchiving")]
+        assert sorted(retrieved) == sorted([*names, later])
     with ledger_of(tmp_path) as ledger:
         assert {ledger.image(n).trigger for n in names} == {Trigger.CATCH_UP}
         assert {ledger.image(n).priority for n in names} == {-10}

@@ -136,10 +136,10 @@ def test_opening_without_create_refuses_an_empty_database(ledger_url: str) -> No
         Ledger(ledger_url, create=False)
 
 
-async def test_async_ledger_runs_calls_in_a_thread(ledger: Ledger) -> None:
+async def test_ledger_runner_runs_calls_in_its_own_bounded_pool(ledger: Ledger) -> None:
     import threading
 
-    from lsst.ts.archiver.ledger import AsyncLedger
+    from lsst.ts.archiver.ledger import LedgerRunner
 
     seen: list[str] = []
     original = ledger.has_image
@@ -149,10 +149,15 @@ async def test_async_ledger_runs_calls_in_a_thread(ledger: Ledger) -> None:
         return original(name)
 
     ledger.has_image = spy  # type: ignore[method-assign]
-    wrapped = AsyncLedger(ledger)
-    assert await wrapped.register_image(IMAGE, camera="LSSTCam", day_obs=20261123, expected=EXPECTED)
-    assert await wrapped.has_image(IMAGE)
-    assert seen and seen[0] != threading.main_thread().name
+    runner = LedgerRunner(ledger, max_workers=2)
+    assert await runner.run(
+        ledger.register_image, IMAGE, camera="LSSTCam", day_obs=20261123, expected=EXPECTED
+    )
+    assert await runner.run(ledger.has_image, IMAGE)
+    assert seen and seen[0].startswith("ledger") and seen[0] != threading.main_thread().name
+    runner.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await runner.run(ledger.has_image, IMAGE)
 
 
 def test_pending_summary_counts_the_backlog(ledger: Ledger) -> None:

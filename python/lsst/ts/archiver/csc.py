@@ -495,12 +495,12 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self.assert_enabled("catchUp")
         if self._catch_up_task is not None and not self._catch_up_task.done():
             raise salkit.ExpectedError("A catch-up run is in progress; wait for it to finish")
-        since, until = _day_obs_range(data.startDate.strip(), data.endDate.strip())
+        first, last = _day_obs_range(data.startDate.strip(), data.endDate.strip())
         assert self.store is not None and self.config is not None
         images = await asyncio.to_thread(
-            self.store.list_images, self.config.daq["folder"], since=since, until=until, complete_only=True
+            self.store.list_images, self.config.daq["folder"], complete_only=True
         )
-        names = [image.name for image in images if ImageName.is_valid(image.name)]
+        names = [image.name for image in images if _in_day_obs_range(image.name, first, last)]
         todo = await asyncio.to_thread(self._not_archived, names)
         self.log.info(f"catchUp: {len(todo)} of {len(names)} images in the DAQ store need archiving")
         self._catch_up_task = asyncio.create_task(self._catch_up(todo))
@@ -845,19 +845,34 @@ def _finite(value: float) -> float:
     return value if value == value else 0.0
 
 
-def _day_obs_range(start: str, end: str) -> tuple[float | None, float | None]:
-    """TAI bounds of an inclusive day_obs range (blank: open)."""
-    since = until = None
-    try:
-        if start:
-            since = day_obs_bounds(int(start))[0]
-        if end:
-            until = day_obs_bounds(int(end))[1]
-    except (ValueError, InvalidImageNameError) as e:
-        raise salkit.ExpectedError(f"catchUp dates must be YYYYMMDD (or blank): {e}") from e
-    if since is not None and until is not None and since >= until:
+def _day_obs_range(start: str, end: str) -> tuple[int | None, int | None]:
+    """An inclusive day_obs range from ``catchUp``'s YYYYMMDD dates (blank: open)."""
+    bounds: list[int | None] = []
+    for value in (start, end):
+        if not value:
+            bounds.append(None)
+            continue
+        try:
+            if not (len(value) == 8 and value.isascii() and value.isdigit()):
+                raise ValueError(f"{value!r}")
+            day_obs = int(value)
+            day_obs_bounds(day_obs)  # checks that it is a real date
+        except (ValueError, InvalidImageNameError) as e:
+            raise salkit.ExpectedError(f"catchUp dates must be YYYYMMDD (or blank): {e}") from e
+        bounds.append(day_obs)
+    first, last = bounds
+    if first is not None and last is not None and first > last:
         raise salkit.ExpectedError(f"catchUp startDate {start} is after endDate {end}")
-    return since, until
+    return first, last
+
+
+def _in_day_obs_range(obsid: str, first: int | None, last: int | None) -> bool:
+    """Is ``obsid`` a valid image name whose day_obs is in ``[first, last]``?"""
+    try:
+        day_obs = ImageName.parse(obsid).day_obs
+    except InvalidImageNameError:
+        return False
+    return (first is None or day_obs >= first) and (last is None or day_obs <= last)
 
 
 async def run_archiver(name: str) -> None:

@@ -9,7 +9,7 @@ and retried; they never send the CSC to FAULT. The operator guide
 
 from __future__ import annotations
 
-__all__ = ["ErrorCode"]
+__all__ = ["ArchiverFault", "ErrorCode"]
 
 import enum
 
@@ -34,3 +34,27 @@ class ErrorCode(enum.IntEnum):
 
     INTERNAL_ERROR = 5899
     """An unexpected error in the Archiver's own orchestration (a bug; see the traceback)."""
+
+
+class ArchiverFault(Exception):
+    """A condition the Archiver cannot work around: the CSC goes to FAULT.
+
+    Raised by the runtime, the pipeline and staging; the CSC turns it into
+    ``errorCode`` and FAULT. Never used for one image's, detector's or
+    destination's problems.
+
+    Parameters
+    ----------
+    code : `ErrorCode`
+        Why.
+    report : `str`
+        What happened, with the offending values and what to do.
+    """
+
+    def __init__(self, code: ErrorCode, report: str) -> None:
+        super().__init__(report)
+        self.code = code
+        self.report = report
+
+    def __reduce__(self) -> tuple[type[ArchiverFault], tuple[ErrorCode, str]]:
+        return (type(self), (self.code, self.report))

@@ -1,7 +1,7 @@
 """The ledger: durable state of every image, detector file and delivery.
 
 `Ledger` is a blocking API (SQLAlchemy); asyncio callers run it in a thread
-(`AsyncLedger` does that). Every write is one short transaction. Writers on
+(`LedgerRunner` does that). Every write is one short transaction. Writers on
 several threads or processes are safe:
 
 * registration and enqueueing are idempotent upserts (insert-or-ignore on
