@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CaptureMeasurements",
     "DeliveryRecord",
     "DetectorRecord",
     "ImageProgress",
@@ -53,6 +54,27 @@ class ImageRecord:
             archive_status=row["archive_status"],
             archive_description=row["archive_description"],
         )
+
+
+@dataclass(frozen=True)
+class CaptureMeasurements:
+    """What capture measured for one detector (kept for ``focalPlaneCapture``).
+
+    Recorded in the ledger with the written file, so the telemetry is right
+    after a restart.
+    """
+
+    retrieval_time: float = 0.0
+    """Seconds reading the source from the DAQ store and decoding it."""
+
+    write_time: float = 0.0
+    """Seconds writing the FITS file and its sidecar."""
+
+    median_signal: float = 0.0
+    """Median of the amplifiers' imaging regions (ADU, overscan subtracted)."""
+
+    noise: float = 0.0
+    """Serial overscan noise (ADU)."""
 
 
 @dataclass(frozen=True)
