@@ -1,4 +1,4 @@
-"""Delivery queue: idempotent enqueue, guarded claims, leases, retries, locks."""
+"""Delivery queue (`QueueManager`): idempotent enqueue, guarded claims, leases, retries."""
 
 from __future__ import annotations
 
@@ -112,17 +112,6 @@ def test_concurrent_workers_never_claim_the_same_item(ledger: Ledger) -> None:
     assert all(d.stage is DeliveryStage.DONE and d.attempts == 1 for d in ledger.deliveries())
 
 
-def test_named_lock_has_one_holder_until_it_expires(ledger: Ledger) -> None:
-    assert ledger.acquire_lock("cleaner:/repo", "a", ttl=10.0, now=0.0)
-    assert not ledger.acquire_lock("cleaner:/repo", "b", ttl=10.0, now=5.0)
-    assert ledger.acquire_lock("cleaner:/repo", "a", ttl=10.0, now=5.0)
-    assert ledger.lock_holder("cleaner:/repo", now=6.0) == "a"
-    assert ledger.acquire_lock("cleaner:/repo", "b", ttl=10.0, now=16.0)
-    assert not ledger.release_lock("cleaner:/repo", "a")
-    assert ledger.release_lock("cleaner:/repo", "b")
-    assert ledger.lock_holder("cleaner:/repo") is None
-
-
 def test_capture_and_manifest_are_queued_in_the_same_transaction(ledger: Ledger) -> None:
     ledger.register_image(IMAGE, camera="LSSTCam", day_obs=20261123, expected={"R22_S11": 94}, now=0.0)
     ledger.record_capture(IMAGE, "R22_S11", path="/staging/a.fits", destinations=["oods", "dbb"], now=1.0)
@@ -175,3 +164,15 @@ def test_higher_priority_images_are_claimed_first(ledger: Ledger) -> None:
         ledger.record_capture(name, "R22_S11", path=f"/staging/{name}.fits", destinations=["dbb"], now=0.0)
     first, second = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", limit=2, now=1.0)
     assert (first.image, second.image) == ("MC_O_20261123_000002", "MC_O_20261123_000001")
+
+
+def test_retry_failed_for_one_image_reopens_it_so_its_archiving_is_decided_again(ledger: Ledger) -> None:
+    fill(ledger, 1)
+    (item,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", now=1.0)
+    ledger.mark_failed(item.id, "w", DeliveryStatus.TRANSFER_FAILURE, "bucket missing", now=2.0)
+    assert ledger.mark_archived(IMAGE, 1, "0 of 1 in DBB", now=3.0)
+    assert ledger.retry_failed(image=IMAGE, now=4.0) == 1
+    assert [i.name for i in ledger.unfinished_images()] == [IMAGE]
+    assert [(d.stage, d.attempts, d.status_code) for d in ledger.queue.unfinished_deliveries("dbb")] == [
+        (DeliveryStage.TRANSFER, 0, None)
+    ]

@@ -12,6 +12,7 @@ __all__ = [
     "StageLatency",
 ]
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,7 +80,14 @@ class CaptureMeasurements:
 
 @dataclass(frozen=True)
 class DetectorRecord:
-    """Capture state of one detector of one image."""
+    """Capture state of one detector of one image.
+
+    ``status`` and ``measurements`` are those of the last recorded capture
+    outcome: ``status`` is the capture status code (0 when the file was
+    written, the failure's code if one was given) and ``measurements`` is
+    None unless the written file was recorded with them. A measurement
+    capture could not make (NaN) reads back as NaN.
+    """
 
     image: str
     name: str
@@ -92,6 +100,8 @@ class DetectorRecord:
     error: str | None
     written_at: float | None
     updated_at: float
+    measurements: CaptureMeasurements | None = None
+    status: int | None = None
 
     @property
     def raft(self) -> str:
@@ -118,7 +128,36 @@ class DetectorRecord:
             error=row["error"],
             written_at=row["written_at"],
             updated_at=float(row["updated_at"]),
+            measurements=_measurements_from_row(row),
+            status=row["status"],
         )
+
+
+def measurements_to_row(measurements: CaptureMeasurements | None) -> dict[str, float | None]:
+    """Return the detector-row columns of capture measurements (all NULL for None).
+
+    The columns are named as the fields. NaN (a statistic capture could not
+    compute) is stored as NULL: SQLite cannot store NaN, and this way both
+    back ends read back the same.
+    """
+    names = list(CaptureMeasurements.__dataclass_fields__)
+    if measurements is None:
+        return dict.fromkeys(names, None)
+    values = {name: float(getattr(measurements, name)) for name in names}
+    return {name: None if math.isnan(value) else value for name, value in values.items()}
+
+
+def _measurements_from_row(row: Mapping[Any, Any]) -> CaptureMeasurements | None:
+    """Return the capture measurements of a detector row; None if it has none.
+
+    Inverse of `measurements_to_row`: a NULL next to recorded values is NaN.
+    """
+    values = {name: row[name] for name in CaptureMeasurements.__dataclass_fields__}
+    if all(value is None for value in values.values()):
+        return None
+    return CaptureMeasurements(
+        **{name: math.nan if value is None else float(value) for name, value in values.items()}
+    )
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,19 @@ detector name or `~lsst.ts.archiver.ledger.MANIFEST_ITEM`.
 
 from __future__ import annotations
 
-__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "metadata"]
+__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "UPGRADES", "metadata"]
+
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
 SCHEMA_NAME = "ts_archiver.ledger"
 """Key of the row in ``ledger_schema`` that this code owns."""
 
-SCHEMA_VERSION = 1
-"""Schema version this code writes and reads. Bump it with every table change."""
+SCHEMA_VERSION = 2
+"""Schema version this code writes and reads. Bump it with every table change
+(and say in `UPGRADES` how the previous version is upgraded)."""
 
 metadata = sa.MetaData()
 
@@ -60,6 +64,13 @@ detector = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("written_at", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # Version 2: what capture recorded, for focalPlaneCapture after a restart:
+    # the capture status code and the CaptureMeasurements (columns named as its fields).
+    sa.Column("status", sa.Integer),
+    sa.Column("retrieval_time", sa.Float),
+    sa.Column("write_time", sa.Float),
+    sa.Column("median_signal", sa.Float),
+    sa.Column("noise", sa.Float),
 )
 
 delivery = sa.Table(
@@ -98,3 +109,19 @@ lock = sa.Table(
     sa.Column("acquired_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
 )
+
+UPGRADES: Mapping[int, tuple[sa.Column[Any], ...]] = {
+    1: (
+        detector.c.status,
+        detector.c.retrieval_time,
+        detector.c.write_time,
+        detector.c.median_signal,
+        detector.c.noise,
+    ),
+}
+"""Nullable columns that upgrade a ledger of version ``v`` to ``v + 1``
+(``ALTER TABLE ... ADD COLUMN``), for every version from the oldest this code
+can upgrade to ``SCHEMA_VERSION - 1``.
+
+An older ledger is upgraded in place, in one transaction, when it is opened.
+"""

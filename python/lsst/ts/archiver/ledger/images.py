@@ -1,0 +1,350 @@
+"""`ImageManager`: images, their expected detectors and each detector's capture.
+
+Registration is an idempotent insert-or-ignore on the image name and on
+``(image, detector)``. A written file is queued for its destinations in the
+same transaction that records it, so a crash never leaves a written file
+unqueued.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ImageManager"]
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema
+from .database import LedgerDatabase, writer_time
+from .errors import UnknownImageError
+from .queue import QueueManager
+from .records import CaptureMeasurements, DetectorRecord, ImageRecord, measurements_to_row
+from .states import MANIFEST_ITEM, CaptureState, Trigger
+
+_image = schema.image
+_detector = schema.detector
+
+CAPTURE_WRITTEN_STATUS = 0
+"""Capture status code recorded with a written file (``CaptureStatus.OK``)."""
+
+
+class ImageManager:
+    """Images and the capture state of their detectors, in a shared `LedgerDatabase`.
+
+    Parameters
+    ----------
+    database : `LedgerDatabase`
+        The ledger's database.
+    queue : `QueueManager`
+        The delivery queue, to queue a written file or manifest in the
+        transaction that records it.
+    """
+
+    def __init__(self, database: LedgerDatabase, queue: QueueManager) -> None:
+        self._db = database
+        self._queue = queue
+
+    # ------------------------------------------------------------------
+    # registration
+
+    def register_image(
+        self,
+        name: str,
+        *,
+        camera: str,
+        day_obs: int,
+        expected: Mapping[str, int],
+        trigger: Trigger = Trigger.LIVE,
+        header_source: str | None = None,
+        priority: int = 0,
+        now: float | None = None,
+    ) -> bool:
+        """Record an image and its expected detectors (idempotent).
+
+        Parameters
+        ----------
+        name : `str`
+            Image name (obsid).
+        camera : `str`
+            Instrument name (``LSSTCam`` ...).
+        day_obs : `int`
+            Observing day ``YYYYMMDD``.
+        expected : `~collections.abc.Mapping` [`str`, `int`]
+            Expected detector name (``RNN_SNN``) → detector number.
+        trigger : `Trigger`, optional
+            Why the image is archived.
+        header_source : `str` or `None`, optional
+            Where the header came from (e.g. ``HeaderService``, ``Archiver``).
+        priority : `int`, optional
+            Higher is delivered first.
+        now : `float`, optional
+            Registration time (Unix seconds); default now.
+
+        Returns
+        -------
+        new : `bool`
+            False if the image was already registered (its expected
+            detectors are extended with any new ones).
+        """
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            result = conn.execute(
+                self._db.insert_ignore(_image).returning(_image.c.name),
+                {
+                    "name": name,
+                    "camera": camera,
+                    "day_obs": int(day_obs),
+                    "trigger": Trigger(trigger).value,
+                    "header_source": header_source,
+                    "priority": int(priority),
+                    "registered_at": now,
+                },
+            )
+            new = result.first() is not None
+            if expected:
+                conn.execute(
+                    self._db.insert_ignore(_detector),
+                    [
+                        {
+                            "image": name,
+                            "name": detector,
+                            "number": int(number),
+                            "state": CaptureState.PENDING.value,
+                            "attempts": 0,
+                            "updated_at": now,
+                        }
+                        for detector, number in expected.items()
+                    ],
+                )
+        return new
+
+    def set_header_source(self, name: str, header_source: str) -> None:
+        """Record where the image's header came from."""
+        self._update_image(name, header_source=header_source)
+
+    def set_manifest(
+        self, name: str, path: str, *, destinations: Iterable[str] = (), now: float | None = None
+    ) -> None:
+        """Record the path of the image's ``expectedSensors.json``; queue it for ``destinations``."""
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            result = conn.execute(sa.update(_image).where(_image.c.name == name).values(manifest_path=path))
+            if not result.rowcount:
+                raise UnknownImageError(f"Image {name} is not in the ledger; register it first")
+            self._queue.add(conn, name, MANIFEST_ITEM, destinations, path, now=now)
+
+    def _update_image(self, name: str, **values: Any) -> None:
+        with self._db.begin() as conn:
+            result = conn.execute(sa.update(_image).where(_image.c.name == name).values(**values))
+        if not result.rowcount:
+            raise UnknownImageError(f"Image {name} is not in the ledger; register it first")
+
+    def record_capture(
+        self,
+        image: str,
+        detector: str,
+        *,
+        path: str,
+        size: int | None = None,
+        checksum: str | None = None,
+        destinations: Iterable[str] = (),
+        now: float | None = None,
+        measurements: CaptureMeasurements | None = None,
+    ) -> None:
+        """Record that a detector's file is written (idempotent).
+
+        With ``destinations``, the file is queued for them in the same
+        transaction, so a crash can never leave a written file unqueued.
+
+        Parameters
+        ----------
+        image : `str`
+            Image name (obsid).
+        detector : `str`
+            Detector name (``RNN_SNN``), one of the image's expected ones.
+        path : `str`
+            Local path of the written FITS file.
+        size : `int` or `None`, optional
+            Bytes written.
+        checksum : `str` or `None`, optional
+            Checksum of the file (``md5:...``).
+        destinations : iterable of `str`, optional
+            Destinations to queue the file for.
+        now : `float`, optional
+            Time written (Unix seconds); default now.
+        measurements : `CaptureMeasurements` or `None`, optional
+            What capture measured (timings, pixel statistics), kept for
+            ``focalPlaneCapture``. The capture status is recorded as 0.
+
+        Raises
+        ------
+        UnknownImageError
+            If the image or the detector is not in the ledger.
+        """
+        now = writer_time(now)
+        self._set_detector(
+            image,
+            detector,
+            now,
+            {
+                "state": CaptureState.WRITTEN.value,
+                "path": path,
+                "size": size,
+                "checksum": checksum,
+                "error": None,
+                "written_at": now,
+                "updated_at": now,
+                "attempts": _detector.c.attempts + 1,
+                "status": CAPTURE_WRITTEN_STATUS,
+                **measurements_to_row(measurements),
+            },
+            enqueue=(tuple(destinations), path),
+        )
+
+    def record_capture_failure(
+        self,
+        image: str,
+        detector: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Record that a detector's capture finally failed, with the reason.
+
+        Parameters
+        ----------
+        image : `str`
+            Image name (obsid).
+        detector : `str`
+            Detector name (``RNN_SNN``), one of the image's expected ones.
+        reason : `str`
+            Why it failed, with the offending values.
+        status : `int` or `None`, optional
+            Capture status code (``CaptureStatus``, e.g. 1 for
+            ``IMAGE_NOT_FOUND``).
+        now : `float`, optional
+            Time of the failure (Unix seconds); default now.
+
+        Raises
+        ------
+        UnknownImageError
+            If the image or the detector is not in the ledger.
+        """
+        now = writer_time(now)
+        self._set_detector(
+            image,
+            detector,
+            now,
+            {
+                "state": CaptureState.FAILED.value,
+                "error": reason,
+                "updated_at": now,
+                "attempts": _detector.c.attempts + 1,
+                "status": None if status is None else int(status),
+                # Measurements belong to a written file; a failure has none.
+                **measurements_to_row(None),
+            },
+        )
+
+    def _set_detector(
+        self,
+        image: str,
+        detector: str,
+        now: float,
+        values: Mapping[str, Any],
+        *,
+        enqueue: tuple[tuple[str, ...], str] | None = None,
+    ) -> None:
+        """Update a detector row; queue ``enqueue`` (destinations, source); set ``captured_at``.
+
+        ``captured_at`` of the image is set (once) when no detector is left
+        pending, in the same transaction.
+        """
+        with self._db.begin() as conn:
+            result = conn.execute(
+                sa.update(_detector)
+                .where(_detector.c.image == image, _detector.c.name == detector)
+                .values(**values)
+            )
+            if not result.rowcount:
+                raise UnknownImageError(
+                    f"Detector {detector} of image {image} is not in the ledger; register the image "
+                    "with it among the expected detectors"
+                )
+            if enqueue is not None:
+                destinations, source = enqueue
+                self._queue.add(conn, image, detector, destinations, source, now=now)
+            pending = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(_detector)
+                .where(_detector.c.image == image, _detector.c.state == CaptureState.PENDING.value)
+            ).scalar_one()
+            if not pending:
+                conn.execute(
+                    sa.update(_image)
+                    .where(_image.c.name == image, _image.c.captured_at.is_(None))
+                    .values(captured_at=now)
+                )
+
+    # ------------------------------------------------------------------
+    # archive completion
+
+    def mark_archived(self, name: str, status: int, description: str, *, now: float | None = None) -> bool:
+        """Record that an image is archived (or finally incomplete); only once.
+
+        Returns
+        -------
+        first : `bool`
+            True for the caller that recorded it; False if it already was.
+        """
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            result = conn.execute(
+                sa.update(_image)
+                .where(_image.c.name == name, _image.c.archived_at.is_(None))
+                .values(archived_at=now, archive_status=int(status), archive_description=description)
+            )
+        return bool(result.rowcount)
+
+    # ------------------------------------------------------------------
+    # queries
+
+    def image(self, name: str) -> ImageRecord:
+        """Return an image.
+
+        Raises
+        ------
+        UnknownImageError
+            If it is not in the ledger.
+        """
+        with self._db.begin() as conn:
+            row = conn.execute(sa.select(_image).where(_image.c.name == name)).mappings().one_or_none()
+        if row is None:
+            raise UnknownImageError(f"Image {name} is not in the ledger")
+        return ImageRecord.from_row(row)
+
+    def has_image(self, name: str) -> bool:
+        """True if the image is in the ledger."""
+        with self._db.begin() as conn:
+            return (
+                conn.execute(sa.select(_image.c.name).where(_image.c.name == name)).scalar_one_or_none()
+                is not None
+            )
+
+    def detectors(self, image: str) -> list[DetectorRecord]:
+        """Expected detectors of an image with their capture state, by number."""
+        with self._db.begin() as conn:
+            rows = conn.execute(
+                sa.select(_detector).where(_detector.c.image == image).order_by(_detector.c.number)
+            ).mappings()
+            return [DetectorRecord.from_row(row) for row in rows]
+
+    def unfinished_images(self) -> list[ImageRecord]:
+        """Images not archived yet (the work to resume after a restart), oldest first."""
+        with self._db.begin() as conn:
+            rows = conn.execute(
+                sa.select(_image).where(_image.c.archived_at.is_(None)).order_by(_image.c.registered_at)
+            ).mappings()
+            return [ImageRecord.from_row(row) for row in rows]

@@ -1,0 +1,474 @@
+"""`QueueManager`: the per-destination delivery queue and its claims.
+
+Every item (a detector's file, or the manifest) has one row per
+destination. Workers on several threads or processes are safe:
+
+* enqueueing is an idempotent insert-or-ignore on ``(image, item,
+  destination)``;
+* an item is *claimed* by a guarded ``UPDATE ... WHERE`` (not claimed, or
+  its lease expired), so two workers can never both hold it; every later
+  step is guarded by the claim holder;
+* a claim has a lease: if its worker dies, the item becomes claimable again
+  when the lease expires (or at once with `QueueManager.release_claims`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["QueueManager"]
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema
+from .database import LedgerDatabase, writer_time
+from .errors import UnknownImageError
+from .records import DeliveryRecord
+from .states import MANIFEST_ITEM, CaptureState, DeliveryStage, DeliveryStatus
+
+_image = schema.image
+_detector = schema.detector
+_delivery = schema.delivery
+
+
+class QueueManager:
+    """The delivery queue of every destination, in a shared `LedgerDatabase`.
+
+    Parameters
+    ----------
+    database : `LedgerDatabase`
+        The ledger's database.
+    """
+
+    def __init__(self, database: LedgerDatabase) -> None:
+        self._db = database
+
+    # ------------------------------------------------------------------
+    # enqueueing
+
+    def enqueue(
+        self,
+        image: str,
+        item: str,
+        destinations: Iterable[str],
+        source: str,
+        *,
+        now: float | None = None,
+    ) -> int:
+        """Queue one item for delivery to destinations (idempotent).
+
+        Parameters
+        ----------
+        image : `str`
+            Image name.
+        item : `str`
+            Detector name, or `MANIFEST_ITEM`.
+        destinations : iterable of `str`
+            Destination names.
+        source : `str`
+            Local path of the file to deliver.
+        now : `float`, optional
+            Enqueue time.
+
+        Returns
+        -------
+        added : `int`
+            Number of new queue entries (0 if all were already queued).
+        """
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            known = conn.execute(sa.select(_image.c.name).where(_image.c.name == image)).scalar_one_or_none()
+            if known is None:
+                raise UnknownImageError(f"Image {image} is not in the ledger; register it before enqueueing")
+            return self.add(conn, image, item, destinations, source, now=now)
+
+    def add(
+        self,
+        conn: sa.Connection,
+        image: str,
+        item: str,
+        destinations: Iterable[str],
+        source: str,
+        *,
+        now: float,
+    ) -> int:
+        """Queue one item for delivery in the caller's transaction (idempotent).
+
+        Other managers use it to queue what they record in the same
+        transaction (a written file, a manifest). The image must exist.
+
+        Parameters
+        ----------
+        conn : `sqlalchemy.Connection`
+            The open transaction (from `LedgerDatabase.begin`).
+        image, item, destinations, source
+            See `enqueue`.
+        now : `float`
+            Enqueue time.
+
+        Returns
+        -------
+        added : `int`
+            Number of new queue entries.
+        """
+        added = 0
+        for destination in destinations:
+            row = {
+                "image": image,
+                "item": item,
+                "destination": destination,
+                "source": source,
+                "stage": DeliveryStage.TRANSFER.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "enqueued_at": now,
+            }
+            inserted = conn.execute(self._db.insert_ignore(_delivery).returning(_delivery.c.id), row)
+            added += len(inserted.all())
+        return added
+
+    def requeue_unqueued(self, destinations: Iterable[str], *, now: float | None = None) -> int:
+        """Queue every written file (and manifest) of unarchived images for ``destinations``.
+
+        Idempotent: entries that exist are left alone. Run at start-up, it
+        covers a destination added to the configuration while images were
+        still in progress.
+
+        Returns
+        -------
+        added : `int`
+            Number of new queue entries.
+        """
+        now = writer_time(now)
+        added = 0
+        columns = [
+            "image",
+            "item",
+            "destination",
+            "source",
+            "stage",
+            "attempts",
+            "next_attempt_at",
+            "enqueued_at",
+        ]
+        with self._db.begin() as conn:
+            for destination in destinations:
+                constants = (
+                    sa.literal(destination, sa.String),
+                    sa.literal(DeliveryStage.TRANSFER.value, sa.String),
+                    sa.literal(0, sa.Integer),
+                    sa.literal(now, sa.Float),
+                    sa.literal(now, sa.Float),
+                )
+                files = (
+                    sa.select(
+                        _detector.c.image, _detector.c.name, constants[0], _detector.c.path, *constants[1:]
+                    )
+                    .join(_image, _image.c.name == _detector.c.image)
+                    .where(
+                        _image.c.archived_at.is_(None),
+                        _detector.c.state == CaptureState.WRITTEN.value,
+                        _detector.c.path.is_not(None),
+                    )
+                )
+                manifests = sa.select(
+                    _image.c.name,
+                    sa.literal(MANIFEST_ITEM, sa.String),
+                    constants[0],
+                    _image.c.manifest_path,
+                    *constants[1:],
+                ).where(_image.c.archived_at.is_(None), _image.c.manifest_path.is_not(None))
+                for selection in (files, manifests):
+                    statement = self._db.insert_ignore(_delivery, columns, selection)
+                    added += len(conn.execute(statement.returning(_delivery.c.id)).all())
+        return added
+
+    # ------------------------------------------------------------------
+    # claims and their outcomes
+
+    def claim(
+        self,
+        destination: str,
+        stage: DeliveryStage,
+        worker: str,
+        *,
+        limit: int = 1,
+        lease: float = 120.0,
+        now: float | None = None,
+    ) -> list[DeliveryRecord]:
+        """Claim up to ``limit`` due items of a destination at a stage.
+
+        An item is due when its ``next_attempt_at`` has passed and it is not
+        claimed (or its claim's lease expired). Each claim adds one attempt.
+        Higher-priority images come first, then queue order.
+
+        Returns
+        -------
+        claimed : `list` [`DeliveryRecord`]
+            The items this worker now holds (possibly none).
+        """
+        if stage.final:
+            raise ValueError(f"Cannot claim items in final stage {stage.value}")
+        now = writer_time(now)
+        free = sa.or_(_delivery.c.claimed_by.is_(None), _delivery.c.lease_until < now)
+        with self._db.begin() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(_delivery.c.id)
+                    .join(_image, _image.c.name == _delivery.c.image)
+                    .where(
+                        _delivery.c.destination == destination,
+                        _delivery.c.stage == stage.value,
+                        _delivery.c.next_attempt_at <= now,
+                        free,
+                    )
+                    .order_by(_image.c.priority.desc(), _delivery.c.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            claimed: list[int] = []
+            values: dict[str, Any] = {
+                "claimed_by": worker,
+                "lease_until": now + lease,
+                "attempts": _delivery.c.attempts + 1,
+            }
+            if stage is DeliveryStage.TRANSFER:
+                values["transfer_started_at"] = now
+            for delivery_id in ids:
+                result = conn.execute(
+                    sa.update(_delivery)
+                    .where(_delivery.c.id == delivery_id, _delivery.c.stage == stage.value, free)
+                    .values(**values)
+                )
+                if result.rowcount:
+                    claimed.append(delivery_id)
+            if not claimed:
+                return []
+            rows = conn.execute(sa.select(_delivery).where(_delivery.c.id.in_(claimed))).mappings()
+            by_id = {row["id"]: DeliveryRecord.from_row(row) for row in rows}
+            return [by_id[delivery_id] for delivery_id in claimed]  # priority order
+
+    def _finish(self, delivery_id: int, worker: str, values: Mapping[str, Any]) -> bool:
+        with self._db.begin() as conn:
+            result = conn.execute(
+                sa.update(_delivery)
+                .where(_delivery.c.id == delivery_id, _delivery.c.claimed_by == worker)
+                .values(claimed_by=None, lease_until=None, **values)
+            )
+        return bool(result.rowcount)
+
+    def mark_transferred(
+        self,
+        delivery_id: int,
+        worker: str,
+        *,
+        remote_uri: str,
+        size: int,
+        checksum: str | None,
+        ingest: bool,
+        now: float | None = None,
+    ) -> bool:
+        """Record a verified transfer; next the ingest (if ``ingest``) or done.
+
+        Returns
+        -------
+        recorded : `bool`
+            False if ``worker`` no longer holds the claim (nothing changed).
+        """
+        now = writer_time(now)
+        values: dict[str, Any] = {
+            "transferred_at": now,
+            "remote_uri": remote_uri,
+            "remote_size": size,
+            "remote_checksum": checksum,
+            "last_error": None,
+        }
+        if ingest:
+            values.update(stage=DeliveryStage.INGEST.value, next_attempt_at=now)
+        else:
+            values.update(stage=DeliveryStage.DONE.value, done_at=now, status_code=int(DeliveryStatus.OK))
+        return self._finish(delivery_id, worker, values)
+
+    def mark_ingested(self, delivery_id: int, worker: str, *, now: float | None = None) -> bool:
+        """Record a successful Butler ingest: the item is done."""
+        now = writer_time(now)
+        return self._finish(
+            delivery_id,
+            worker,
+            {
+                "stage": DeliveryStage.DONE.value,
+                "ingested_at": now,
+                "done_at": now,
+                "status_code": int(DeliveryStatus.OK),
+                "last_error": None,
+            },
+        )
+
+    def mark_ingested_many(
+        self, delivery_ids: Iterable[int], worker: str, *, now: float | None = None
+    ) -> set[int]:
+        """Record successful ingests of a batch in one transaction.
+
+        Returns
+        -------
+        recorded : `set` [`int`]
+            The ids this worker still held (the others changed nothing).
+        """
+        now = writer_time(now)
+        recorded: set[int] = set()
+        with self._db.begin() as conn:
+            for delivery_id in delivery_ids:
+                result = conn.execute(
+                    sa.update(_delivery)
+                    .where(_delivery.c.id == delivery_id, _delivery.c.claimed_by == worker)
+                    .values(
+                        claimed_by=None,
+                        lease_until=None,
+                        stage=DeliveryStage.DONE.value,
+                        ingested_at=now,
+                        done_at=now,
+                        status_code=int(DeliveryStatus.OK),
+                        last_error=None,
+                    )
+                )
+                if result.rowcount:
+                    recorded.add(delivery_id)
+        return recorded
+
+    def mark_retry(
+        self, delivery_id: int, worker: str, error: str, *, delay: float, now: float | None = None
+    ) -> bool:
+        """Give an item back after a failed attempt; due again after ``delay`` seconds."""
+        now = writer_time(now)
+        return self._finish(delivery_id, worker, {"last_error": error, "next_attempt_at": now + delay})
+
+    def mark_failed(
+        self,
+        delivery_id: int,
+        worker: str,
+        status: DeliveryStatus,
+        error: str,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Record that an item finally failed at its destination, with the reason."""
+        now = writer_time(now)
+        return self._finish(
+            delivery_id,
+            worker,
+            {
+                "stage": DeliveryStage.FAILED.value,
+                "failed_at": now,
+                "status_code": int(status),
+                "last_error": error,
+            },
+        )
+
+    def release_claims(self, destination: str | None = None, *, worker: str | None = None) -> int:
+        """Drop claims at once (after a crash, when this process owns the ledger).
+
+        Parameters
+        ----------
+        destination : `str` or `None`, optional
+            Only this destination's items.
+        worker : `str` or `None`, optional
+            Only this worker's claims.
+
+        Returns
+        -------
+        released : `int`
+            Number of claims dropped.
+        """
+        query = sa.update(_delivery).where(_delivery.c.claimed_by.is_not(None))
+        if destination is not None:
+            query = query.where(_delivery.c.destination == destination)
+        if worker is not None:
+            query = query.where(_delivery.c.claimed_by == worker)
+        with self._db.begin() as conn:
+            return conn.execute(query.values(claimed_by=None, lease_until=None)).rowcount or 0
+
+    def retry_failed(
+        self, *, destination: str | None = None, image: str | None = None, now: float | None = None
+    ) -> int:
+        """Put finally failed items back in their queue (operator action).
+
+        Items that had reached the destination resume at ingest, the others
+        at transfer; their attempts restart from zero.
+
+        Returns
+        -------
+        count : `int`
+            Number of items re-queued.
+        """
+        now = writer_time(now)
+        count = 0
+        with self._db.begin() as conn:
+            for transferred, stage in ((True, DeliveryStage.INGEST), (False, DeliveryStage.TRANSFER)):
+                query = sa.update(_delivery).where(
+                    _delivery.c.stage == DeliveryStage.FAILED.value,
+                    _delivery.c.transferred_at.is_not(None)
+                    if transferred
+                    else _delivery.c.transferred_at.is_(None),
+                )
+                if destination is not None:
+                    query = query.where(_delivery.c.destination == destination)
+                if image is not None:
+                    query = query.where(_delivery.c.image == image)
+                count += (
+                    conn.execute(
+                        query.values(
+                            stage=stage.value,
+                            attempts=0,
+                            status_code=None,
+                            failed_at=None,
+                            next_attempt_at=now,
+                        )
+                    ).rowcount
+                    or 0
+                )
+            if image is not None:
+                # The image is open again: imageArchived is decided anew.
+                conn.execute(
+                    sa.update(_image)
+                    .where(_image.c.name == image)
+                    .values(archived_at=None, archive_status=None, archive_description=None)
+                )
+        return count
+
+    # ------------------------------------------------------------------
+    # queries
+
+    def deliveries(
+        self,
+        *,
+        image: str | None = None,
+        destination: str | None = None,
+        stages: Collection[DeliveryStage] | None = None,
+    ) -> list[DeliveryRecord]:
+        """Delivery items, optionally of one image, destination or set of stages."""
+        query = sa.select(_delivery).order_by(_delivery.c.id)
+        if image is not None:
+            query = query.where(_delivery.c.image == image)
+        if destination is not None:
+            query = query.where(_delivery.c.destination == destination)
+        if stages is not None:
+            query = query.where(_delivery.c.stage.in_([s.value for s in stages]))
+        with self._db.begin() as conn:
+            return [DeliveryRecord.from_row(row) for row in conn.execute(query).mappings()]
+
+    def unfinished_deliveries(self, destination: str | None = None) -> list[DeliveryRecord]:
+        """Items still to transfer or ingest."""
+        return self.deliveries(destination=destination, stages=(DeliveryStage.TRANSFER, DeliveryStage.INGEST))
+
+    def queue_depths(self) -> dict[str, int]:
+        """Destination → number of items not finished there."""
+        with self._db.begin() as conn:
+            rows = conn.execute(
+                sa.select(_delivery.c.destination, sa.func.count())
+                .where(_delivery.c.stage.in_([DeliveryStage.TRANSFER.value, DeliveryStage.INGEST.value]))
+                .group_by(_delivery.c.destination)
+            ).all()
+        return {str(destination): int(count) for destination, count in rows}

@@ -1,0 +1,198 @@
+"""`ReportManager`: read-only summaries of the ledger.
+
+Backlog for health telemetry, what is still missing for an image, and the
+latency of each pipeline stage. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ReportManager"]
+
+from collections.abc import Collection
+
+import sqlalchemy as sa
+
+from . import schema
+from .database import LedgerDatabase, writer_time
+from .images import ImageManager
+from .queue import QueueManager
+from .records import ImageProgress, PendingSummary, StageLatency
+from .states import MANIFEST_ITEM, CaptureState, DeliveryStage
+
+_image = schema.image
+_detector = schema.detector
+_delivery = schema.delivery
+
+
+class ReportManager:
+    """Read-only summaries over images, detectors and deliveries.
+
+    Parameters
+    ----------
+    database : `LedgerDatabase`
+        The ledger's database.
+    images : `ImageManager`
+        Images and their detectors.
+    queue : `QueueManager`
+        The delivery queue.
+    """
+
+    def __init__(self, database: LedgerDatabase, images: ImageManager, queue: QueueManager) -> None:
+        self._db = database
+        self._images = images
+        self._queue = queue
+
+    def pending_summary(self, *, now: float | None = None) -> PendingSummary:
+        """Backlog figures for health telemetry (one short read transaction)."""
+        now = writer_time(now)
+        open_stages = [DeliveryStage.TRANSFER.value, DeliveryStage.INGEST.value]
+        with self._db.begin() as conn:
+            images, oldest = conn.execute(
+                sa.select(sa.func.count(), sa.func.min(_image.c.registered_at)).where(
+                    _image.c.archived_at.is_(None)
+                )
+            ).one()
+            not_captured = sa.select(_detector.c.image, _detector.c.name).where(
+                _detector.c.state == CaptureState.PENDING.value
+            )
+            undelivered = sa.select(_delivery.c.image, _delivery.c.item.label("name")).where(
+                _delivery.c.stage.in_(open_stages), _delivery.c.item != MANIFEST_ITEM
+            )
+            both = sa.union(not_captured, undelivered).subquery()
+            detectors = conn.execute(sa.select(sa.func.count()).select_from(both)).scalar_one()
+            depths = conn.execute(
+                sa.select(_delivery.c.destination, sa.func.count())
+                .where(_delivery.c.stage.in_(open_stages))
+                .group_by(_delivery.c.destination)
+            ).all()
+        return PendingSummary(
+            images_pending=int(images),
+            detectors_pending=int(detectors),
+            oldest_pending_age=max(0.0, now - float(oldest)) if oldest is not None else 0.0,
+            queue_depths={str(d): int(c) for d, c in depths},
+        )
+
+    def is_settled(self, name: str, destinations: Collection[str]) -> bool:
+        """Cheap check: no detector of the image is still to capture or to deliver to ``destinations``.
+
+        Detectors written but not yet queued for a destination are not seen
+        here; `progress` gives the full answer.
+        """
+        with self._db.begin() as conn:
+            capturing = conn.execute(
+                sa.select(_detector.c.name)
+                .where(_detector.c.image == name, _detector.c.state == CaptureState.PENDING.value)
+                .limit(1)
+            ).first()
+            if capturing is not None:
+                return False
+            open_item = conn.execute(
+                sa.select(_delivery.c.id)
+                .where(
+                    _delivery.c.image == name,
+                    _delivery.c.destination.in_(list(destinations)),
+                    _delivery.c.stage.in_([DeliveryStage.TRANSFER.value, DeliveryStage.INGEST.value]),
+                    _delivery.c.item != MANIFEST_ITEM,
+                )
+                .limit(1)
+            ).first()
+        return open_item is None
+
+    def progress(self, name: str, destinations: Collection[str] | None = None) -> ImageProgress:
+        """What is still missing for an image.
+
+        Parameters
+        ----------
+        name : `str`
+            Image name.
+        destinations : collection of `str`, optional
+            Destinations every detector file must reach (default: those it
+            was queued for). The manifest item is reported but not required.
+
+        Raises
+        ------
+        UnknownImageError
+            If the image is not in the ledger.
+        """
+        record = self._images.image(name)
+        detectors = self._images.detectors(name)
+        deliveries = self._queue.deliveries(image=name)
+        wanted = set(destinations) if destinations is not None else {d.destination for d in deliveries}
+        by_key = {(d.item, d.destination): d for d in deliveries}
+        pending: dict[str, list[str]] = {dest: [] for dest in sorted(wanted)}
+        failed: dict[str, dict[str, str]] = {dest: {} for dest in sorted(wanted)}
+        not_captured: list[str] = []
+        capture_failed: dict[str, str] = {}
+        for detector in detectors:
+            if detector.state is CaptureState.FAILED:
+                capture_failed[detector.name] = detector.error or "capture failed"
+                continue
+            for destination in sorted(wanted):
+                entry = by_key.get((detector.name, destination))
+                if entry is None or not entry.stage.final:
+                    if detector.state is CaptureState.WRITTEN or entry is not None:
+                        pending[destination].append(detector.name)
+                elif entry.stage is DeliveryStage.FAILED:
+                    failed[destination][detector.name] = entry.last_error or "delivery failed"
+            if detector.state is CaptureState.PENDING:
+                not_captured.append(detector.name)
+        for destination in sorted(wanted):
+            entry = by_key.get((MANIFEST_ITEM, destination))
+            if entry is not None and entry.stage is DeliveryStage.FAILED:
+                failed[destination][MANIFEST_ITEM] = entry.last_error or "delivery failed"
+        return ImageProgress(
+            image=record,
+            expected=tuple(d.name for d in detectors),
+            not_captured=tuple(not_captured),
+            capture_failed=capture_failed,
+            pending={dest: tuple(items) for dest, items in pending.items()},
+            failed=failed,
+        )
+
+    def stage_latencies(
+        self, *, since: float | None = None, destination: str | None = None
+    ) -> dict[str, StageLatency]:
+        """Latency of each pipeline stage over the items done since ``since``.
+
+        Returns
+        -------
+        latencies : `dict` [`str`, `StageLatency`]
+            Keys ``capture``, ``queue``, ``transfer``, ``ingest``,
+            ``delivery`` and ``end_to_end`` (see `StageLatency`).
+        """
+        capture_query = sa.select(_detector.c.written_at - _image.c.registered_at).join(
+            _image, _image.c.name == _detector.c.image
+        )
+        capture_query = capture_query.where(_detector.c.written_at.is_not(None))
+        d = _delivery
+        delivery_query = sa.select(
+            d.c.enqueued_at,
+            d.c.transfer_started_at,
+            d.c.transferred_at,
+            d.c.ingested_at,
+            d.c.done_at,
+            _image.c.registered_at,
+        ).join(_image, _image.c.name == d.c.image)
+        delivery_query = delivery_query.where(
+            d.c.stage == DeliveryStage.DONE.value, d.c.item != MANIFEST_ITEM
+        )
+        if since is not None:
+            capture_query = capture_query.where(_detector.c.written_at >= since)
+            delivery_query = delivery_query.where(d.c.done_at >= since)
+        if destination is not None:
+            delivery_query = delivery_query.where(d.c.destination == destination)
+        samples: dict[str, list[float]] = {
+            key: [] for key in ("capture", "queue", "transfer", "ingest", "delivery", "end_to_end")
+        }
+        with self._db.begin() as conn:
+            samples["capture"] = [float(v) for v in conn.execute(capture_query).scalars()]
+            for enqueued, started, transferred, ingested, done, registered in conn.execute(delivery_query):
+                if started is not None:
+                    samples["queue"].append(started - enqueued)
+                    if transferred is not None:
+                        samples["transfer"].append(transferred - started)
+                if ingested is not None and transferred is not None:
+                    samples["ingest"].append(ingested - transferred)
+                samples["delivery"].append(done - enqueued)
+                samples["end_to_end"].append(done - registered)
+        return {key: StageLatency(key, tuple(values)) for key, values in samples.items()}
