@@ -1,0 +1,230 @@
+"""`ArchiverConfig`: the Archiver's configuration as typed, frozen objects.
+
+Built once, at the edge, from the configuration salkit validated against
+`~lsst.ts.archiver.config_schema.CONFIG_SCHEMA` (`ArchiverConfig.from_validated`).
+Relative paths are made absolute against the working directory and blank
+names take the camera's defaults here, so no other module edits a nested
+configuration dict. Defaults live in ``config/<Component>/v1/_init.yaml``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiverConfig",
+    "ArchiverConfigError",
+    "CatchUpSettings",
+    "CleanupSettings",
+    "DaqSettings",
+    "FitsSettings",
+    "HeaderServiceSettings",
+    "StagingSettings",
+    "absolute_sqlite_url",
+]
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .camera import Camera
+from .delivery import DestinationConfig, DestinationConfigError, DestinationRole, destinations_from_config
+
+
+class ArchiverConfigError(ValueError):
+    """The configuration is valid against the schema but cannot be used."""
+
+
+@dataclass(frozen=True)
+class DaqSettings:
+    """Where the camera's images are read from (``daq``)."""
+
+    root: str
+    """Absolute root directory of the DAQ image store."""
+
+    partition: str
+    """DAQ partition (the camera's own if the configuration left it blank)."""
+
+    folder: str
+    """DAQ folder holding the camera's images."""
+
+    wait_timeout: float
+    """Seconds to wait for an announced image to be complete in the store."""
+
+
+@dataclass(frozen=True)
+class StagingSettings:
+    """The local staging area (``staging``)."""
+
+    directory: str
+    """Absolute staging directory."""
+
+    min_free_space: float
+    """Free space (GB) below which the Archiver faults."""
+
+
+@dataclass(frozen=True)
+class FitsSettings:
+    """How raw files are written (``fits``)."""
+
+    compress: bool
+    fsync: bool
+
+
+@dataclass(frozen=True)
+class HeaderServiceSettings:
+    """The Header Service whose headers are merged (``header_service``)."""
+
+    name: str
+    """SAL name (the camera's own Header Service if left blank)."""
+
+    wait_timeout: float
+    """Seconds to wait for the header announcement."""
+
+
+@dataclass(frozen=True)
+class CleanupSettings:
+    """Expiry of old staging files and OODS raws (``cleanup``)."""
+
+    enabled: bool
+    retention: float
+    """Hours an archived image's staging files are kept."""
+
+    oods_retention: float
+    """Hours a raw is kept in an OODS repository; 0 disables the OODS cleanup."""
+
+    interval: float
+    """Seconds between cleanup passes."""
+
+
+@dataclass(frozen=True)
+class CatchUpSettings:
+    """Catch-up runs (``catch_up``)."""
+
+    rate: float
+    """Most images per minute queued by a catch-up run."""
+
+    priority: int
+    """Delivery priority of catch-up images."""
+
+
+@dataclass(frozen=True)
+class ArchiverConfig:
+    """The whole configuration of one Archiver, typed and immutable."""
+
+    daq: DaqSettings
+    staging: StagingSettings
+    fits: FitsSettings
+    header_service: HeaderServiceSettings
+    destinations: tuple[DestinationConfig, ...]
+    ledger_url: str
+    """SQLAlchemy URL of the ledger (SQLite paths made absolute)."""
+
+    workers: int
+    capture_attempts: int
+    cleanup: CleanupSettings
+    catch_up: CatchUpSettings
+
+    @classmethod
+    def from_validated(cls, config: Any, camera: Camera) -> ArchiverConfig:
+        """Build from a configuration already validated against the schema.
+
+        Parameters
+        ----------
+        config : `types.SimpleNamespace` or `~collections.abc.Mapping`
+            The validated configuration (salkit passes a namespace whose
+            values are plain dicts and lists; they are not modified).
+        camera : `~lsst.ts.archiver.camera.Camera`
+            The Archiver's camera (defaults for blank names).
+
+        Raises
+        ------
+        ArchiverConfigError
+            If a destination is invalid or none is enabled.
+        """
+        values: Mapping[str, Any] = config if isinstance(config, Mapping) else vars(config)
+        try:
+            destinations = destinations_from_config(
+                [_resolve_destination(item) for item in values["destinations"]]
+            )
+        except DestinationConfigError as e:
+            raise ArchiverConfigError(f"Bad destinations: {e}") from e
+        if not any(d.enabled for d in destinations):
+            raise ArchiverConfigError("No enabled destination is configured; files would never leave staging")
+        daq, staging, header = values["daq"], values["staging"], values["header_service"]
+        cleanup, catch_up = values["cleanup"], values["catch_up"]
+        return cls(
+            daq=DaqSettings(
+                root=_absolute(daq["root"]),
+                partition=daq["partition"] or camera.partition,
+                folder=daq["folder"],
+                wait_timeout=float(daq["wait_timeout"]),
+            ),
+            staging=StagingSettings(
+                directory=_absolute(staging["directory"]),
+                min_free_space=float(staging["min_free_space"]),
+            ),
+            fits=FitsSettings(compress=bool(values["fits"]["compress"]), fsync=bool(values["fits"]["fsync"])),
+            header_service=HeaderServiceSettings(
+                name=header["name"] or camera.header_service_name,
+                wait_timeout=float(header["wait_timeout"]),
+            ),
+            destinations=destinations,
+            ledger_url=absolute_sqlite_url(values["ledger_url"]),
+            workers=int(values["workers"]),
+            capture_attempts=int(values["capture_attempts"]),
+            cleanup=CleanupSettings(
+                enabled=bool(cleanup["enabled"]),
+                retention=float(cleanup["retention"]),
+                oods_retention=float(cleanup["oods_retention"]),
+                interval=float(cleanup["interval"]),
+            ),
+            catch_up=CatchUpSettings(rate=float(catch_up["rate"]), priority=int(catch_up["priority"])),
+        )
+
+    @property
+    def enabled_destinations(self) -> tuple[DestinationConfig, ...]:
+        """The destinations files are delivered to, in configuration order."""
+        return tuple(d for d in self.destinations if d.enabled)
+
+    @property
+    def oods_destinations(self) -> frozenset[str]:
+        """Names of the enabled OODS destinations (all enabled ones if none has that role).
+
+        ``focalPlaneCapture`` is written once the image is final at these.
+        """
+        enabled = self.enabled_destinations
+        oods = frozenset(d.name for d in enabled if d.role is DestinationRole.OODS)
+        return oods or frozenset(d.name for d in enabled)
+
+    def with_daq_root(self, root: str | os.PathLike[str]) -> ArchiverConfig:
+        """A copy reading the DAQ store at ``root`` (simulation mode)."""
+        return dataclasses.replace(self, daq=dataclasses.replace(self.daq, root=os.fspath(root)))
+
+
+def _absolute(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """Make a SQLite ledger path absolute (a plain path means SQLite).
+
+    Other URLs are returned unchanged.
+    """
+    if "://" not in url:
+        return "sqlite:///" + _absolute(url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        return "sqlite:///" + _absolute(url[len("sqlite:///") :])
+    return url
+
+
+def _resolve_destination(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a destination with its local paths made absolute."""
+    result = dict(item)
+    target = result.get("target")
+    if isinstance(target, str) and "://" not in target:
+        result["target"] = _absolute(target)
+    butler = result.get("butler")
+    if isinstance(butler, Mapping) and isinstance(butler.get("repo"), str) and "://" not in butler["repo"]:
+        result["butler"] = {**butler, "repo": _absolute(butler["repo"])}
+    return result

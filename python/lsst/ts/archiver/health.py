@@ -1,0 +1,154 @@
+"""``archiverHealth``: the Archiver's backlog, workers and free space, every second.
+
+`HealthMonitor` samples the open `~lsst.ts.archiver.runtime.ArchiverRuntime`
+and checks the conditions the Archiver cannot work around (ledger or DAQ
+store unreachable, staging area full), which send the CSC to FAULT.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HEALTH_INTERVAL", "HealthMonitor", "HealthSample", "queue_depth_array"]
+
+import asyncio
+import logging
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from .config_schema import MAX_DESTINATIONS
+from .error_codes import ErrorCode
+from .ledger import CaptureState, Ledger, LedgerError
+from .reporting import FaultCallback
+from .runtime import ArchiverRuntime
+
+HEALTH_INTERVAL = 1.0
+"""Seconds between ``archiverHealth`` samples."""
+
+_GB = 1e9
+
+
+@dataclass(frozen=True)
+class HealthSample:
+    """One ``archiverHealth`` sample (field names as on the wire)."""
+
+    imagesPending: int
+    detectorsPending: int
+    oldestPendingAge: float
+    queueDepth: list[int]
+    workersAlive: int
+    freeSpace: float
+
+
+def queue_depth_array(depths: Mapping[str, int], destinations: Sequence[str]) -> list[int]:
+    """``queueDepth[8]``: the depth of each destination, in configuration order."""
+    array = [0] * MAX_DESTINATIONS
+    for index, name in enumerate(destinations[:MAX_DESTINATIONS]):
+        array[index] = depths.get(name, 0)
+    return array
+
+
+def _pending(ledger: Ledger) -> tuple[int, int, float]:
+    """Images not archived, detector files not yet written (first 200 images), oldest age."""
+    images = ledger.unfinished_images()
+    detectors = 0
+    for image in images[:200]:
+        detectors += sum(1 for d in ledger.detectors(image.name) if d.state is CaptureState.PENDING)
+    oldest = time.time() - min(i.registered_at for i in images) if images else 0.0
+    return len(images), detectors, oldest
+
+
+class HealthMonitor:
+    """Write ``archiverHealth`` every `HEALTH_INTERVAL` seconds while the runtime is open.
+
+    Parameters
+    ----------
+    runtime : `~lsst.ts.archiver.runtime.ArchiverRuntime`
+        The open runtime.
+    write : callable
+        Coroutine function writing one sample (keyword arguments as in
+        `HealthSample`).
+    fault : callable
+        ``fault(code, report)``: go to FAULT without blocking.
+    log : `logging.Logger`
+        The CSC's logger.
+    interval : `float`, optional
+        Seconds between samples.
+    """
+
+    def __init__(
+        self,
+        runtime: ArchiverRuntime,
+        write: Callable[..., Awaitable[object]],
+        fault: FaultCallback,
+        log: logging.Logger,
+        *,
+        interval: float = HEALTH_INTERVAL,
+    ) -> None:
+        self.runtime = runtime
+        self.write = write
+        self.fault = fault
+        self.log = log
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start sampling."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="archiverHealth")
+
+    async def stop(self) -> None:
+        """Stop sampling."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                sample = await self.sample()
+                if sample is not None:
+                    await self.write(**asdict(sample))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.log.exception("archiverHealth failed")
+            await asyncio.sleep(self.interval)
+
+    async def sample(self) -> HealthSample | None:
+        """Take one sample; None (and FAULT) if a vital part is unreachable."""
+        runtime = self.runtime
+        config = runtime.config
+        try:
+            images, detectors, oldest = await runtime.runner.run(_pending, runtime.ledger)
+            depths = await runtime.runner.run(runtime.ledger.queue_depths)
+        except LedgerError as e:
+            self.fault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}")
+            return None
+        try:
+            await asyncio.to_thread(runtime.store.capacity)
+        except Exception as e:
+            self.fault(ErrorCode.DAQ_STORE_UNAVAILABLE, f"DAQ store unavailable: {e}")
+            return None
+        staging = config.staging
+        try:
+            free = (await asyncio.to_thread(shutil.disk_usage, staging.directory)).free / _GB
+        except OSError as e:
+            self.fault(ErrorCode.STAGING_NOT_WRITABLE, f"Staging area {staging.directory} unavailable: {e}")
+            return None
+        if free < staging.min_free_space:
+            self.fault(
+                ErrorCode.STAGING_FULL,
+                f"Staging area {staging.directory} has {free:.1f} GB free, below min_free_space "
+                f"{staging.min_free_space} GB; free space there (archived images are removed "
+                "after cleanup.retention hours)",
+            )
+        return HealthSample(
+            imagesPending=images,
+            detectorsPending=detectors,
+            oldestPendingAge=oldest,
+            queueDepth=queue_depth_array(depths, [d.name for d in config.enabled_destinations]),
+            workersAlive=runtime.pool.workers_alive,
+            freeSpace=free,
+        )
