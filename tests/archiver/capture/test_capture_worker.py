@@ -16,10 +16,11 @@ from lsst.ts.archiver.capture import (
     LocalCapturePool,
     capture_source,
     detector_stats,
-    image_staging_dir,
 )
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
+from lsst.ts.archiver.error_codes import ErrorCode
 from lsst.ts.archiver.fits import Card, ExposureMetadata, HeaderServiceFile, render_header_file
+from lsst.ts.archiver.staging import StagingArea
 
 LATISS_NAME = "AT_O_20261123_000007"
 COMCAM_NAME = "CC_O_20261123_000008"
@@ -63,7 +64,7 @@ def test_capture_writes_the_decoded_pixels_with_archiver_metadata(
     assert result.status is CaptureStatus.OK, result.description
     assert result.number == LATISS.detectors[0].id
     path = Path(result.path or "")
-    assert path.parent == image_staging_dir(tmp_path / "staging", LATISS_NAME)
+    assert path.parent == StagingArea(tmp_path / "staging").image_dir(LATISS_NAME)
     assert result.size == path.stat().st_size
     assert path.with_suffix(".json").exists()
     decoded = latiss_store.decode_source(LATISS_NAME, outcome.location)
@@ -163,8 +164,21 @@ def test_unwritable_staging_is_fault_worthy(tmp_path: Path, latiss_store: Emulat
     (tmp_path / "staging").write_text("a file where the staging directory should be")
     [result] = capture_source(latiss_task(tmp_path)).detectors
     assert result.status is CaptureStatus.STAGING_NOT_WRITABLE, result.description
-    assert result.status.fault_worthy
-    assert "staging" in result.description
+    assert result.status.fault_code is ErrorCode.STAGING_NOT_WRITABLE
+    assert "staging" in result.description and str(tmp_path / "staging") in result.description
+
+
+def test_fault_worthy_statuses_name_the_csc_error_code() -> None:
+    assert {s: s.fault_code for s in CaptureStatus if s.fault_worthy} == {
+        CaptureStatus.DAQ_UNAVAILABLE: ErrorCode.DAQ_STORE_UNAVAILABLE,
+        CaptureStatus.STAGING_FULL: ErrorCode.STAGING_FULL,
+        CaptureStatus.STAGING_NOT_WRITABLE: ErrorCode.STAGING_NOT_WRITABLE,
+    }
+    assert CaptureStatus.IMAGE_NOT_FOUND.fault_code is None
+    for status in CaptureStatus:
+        if status.fault_code is not None:
+            assert CaptureStatus.for_fault(status.fault_code) is status
+    assert CaptureStatus.for_fault(ErrorCode.LEDGER_UNAVAILABLE) is CaptureStatus.UNEXPECTED
 
 
 async def test_local_pool_runs_tasks_in_worker_processes(

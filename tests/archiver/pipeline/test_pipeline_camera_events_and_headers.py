@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import types
 from pathlib import Path
+
+import pytest
 
 from lsst.ts.archiver.pipeline import HeaderTracker, exposure_metadata_from_events, parse_additional_keys
 
@@ -97,3 +100,19 @@ def test_only_the_most_recent_announcements_are_kept() -> None:
         tracker.announce(f"CC_O_20261123_00000{index + 1}", "file:///x")
     assert tracker.get("CC_O_20261123_000001") is None
     assert tracker.get("CC_O_20261123_000003") is not None
+
+
+async def test_unusable_headers_are_logged_to_the_given_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = HeaderTracker(log=logging.getLogger("test.HeaderTracker"))
+    path = tmp_path / "h.yaml"
+    path.write_text("PRIMARY: []\n")
+    with caplog.at_level(logging.WARNING, logger="test.HeaderTracker"):
+        tracker.announce(NAME, (tmp_path / "missing.yaml").as_uri())
+        await tracker.header_for(NAME, timeout=0)
+        tracker.announce(NAME, path.as_uri(), "0" * 32)
+        await tracker.header_for(NAME, timeout=0)
+    messages = [r.getMessage() for r in caplog.records if r.name == "test.HeaderTracker"]
+    assert len(messages) == 2
+    assert "missing.yaml" in messages[0] and "announced 00000000" in messages[1]

@@ -58,10 +58,14 @@ class LocalCapturePool(CapturePool):
     ----------
     workers : `int`
         Number of processes; 0 means one per CPU core.
+    log : `logging.Logger`, optional
+        Where to log (e.g. a child of the CSC's log, so that a dead worker
+        reaches SAL ``logMessage``); default this module's logger.
     """
 
-    def __init__(self, workers: int = 0) -> None:
+    def __init__(self, workers: int = 0, *, log: logging.Logger | None = None) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.log = log if log is not None else _log
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
 
     def _make_executor(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -82,8 +86,11 @@ class LocalCapturePool(CapturePool):
         try:
             return await loop.run_in_executor(self._executor, capture_source, task)
         except BrokenProcessPool as e:
-            _log.warning(
-                "Capture worker died while capturing %s %s; restarting the pool", task.obsid, task.location
+            self.log.warning(
+                "Capture worker died while capturing %s %s (%s); restarting the pool",
+                task.obsid,
+                task.location,
+                e,
             )
             broken, self._executor = self._executor, self._make_executor()
             broken.shutdown(wait=False, cancel_futures=True)

@@ -6,14 +6,16 @@ __all__ = ["CaptureStatus"]
 
 import enum
 
+from ..error_codes import ErrorCode
+
 
 class CaptureStatus(enum.IntEnum):
     """Outcome of capturing one detector; 0 is success.
 
     `transient` codes are retried (up to the configured number of attempts);
     the others are final at once. `fault_worthy` codes mean the Archiver
-    cannot work at all (the CSC goes to FAULT and the image is resumed after
-    recovery).
+    cannot work at all (the CSC goes to FAULT with `fault_code` and the
+    image is resumed after recovery).
     """
 
     OK = 0
@@ -50,7 +52,23 @@ class CaptureStatus(enum.IntEnum):
     @property
     def fault_worthy(self) -> bool:
         """The Archiver cannot work at all (FAULT); not the detector's fault."""
-        return self in _FAULT_WORTHY
+        return self in _FAULT_CODES
+
+    @property
+    def fault_code(self) -> ErrorCode | None:
+        """The CSC's error code if `fault_worthy`, else None."""
+        return _FAULT_CODES.get(self)
+
+    @classmethod
+    def for_fault(cls, code: ErrorCode) -> CaptureStatus:
+        """The status of a detector whose capture hit a fault with ``code``.
+
+        `UNEXPECTED` for codes no capture status stands for.
+        """
+        for status, fault_code in _FAULT_CODES.items():
+            if fault_code is code:
+                return status
+        return cls.UNEXPECTED
 
 
 _TRANSIENT = frozenset(
@@ -61,6 +79,8 @@ _TRANSIENT = frozenset(
         CaptureStatus.UNEXPECTED,
     }
 )
-_FAULT_WORTHY = frozenset(
-    {CaptureStatus.DAQ_UNAVAILABLE, CaptureStatus.STAGING_FULL, CaptureStatus.STAGING_NOT_WRITABLE}
-)
+_FAULT_CODES = {
+    CaptureStatus.DAQ_UNAVAILABLE: ErrorCode.DAQ_STORE_UNAVAILABLE,
+    CaptureStatus.STAGING_FULL: ErrorCode.STAGING_FULL,
+    CaptureStatus.STAGING_NOT_WRITABLE: ErrorCode.STAGING_NOT_WRITABLE,
+}

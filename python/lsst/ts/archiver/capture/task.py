@@ -6,27 +6,12 @@ boundary (and, later, a distributed queue).
 
 from __future__ import annotations
 
-__all__ = ["CaptureOptions", "CaptureTask", "DetectorOutcome", "SourceOutcome", "image_staging_dir"]
+__all__ = ["CaptureOptions", "CaptureTask", "DetectorOutcome", "SourceOutcome"]
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..camera import ImageName
 from ..fits import ExposureMetadata
 from .status import CaptureStatus
-
-
-def image_staging_dir(staging: str | os.PathLike[str], obsid: str) -> Path:
-    """``<staging>/<day_obs>/<obsid>``: where an image's files are written.
-
-    Raises
-    ------
-    lsst.ts.archiver.camera.InvalidImageNameError
-        If ``obsid`` is not a valid image name.
-    """
-    name = ImageName.parse(obsid)
-    return Path(staging) / str(name.day_obs) / name.obsid
 
 
 @dataclass(frozen=True)
@@ -42,7 +27,7 @@ class CaptureOptions:
     folder : `str`
         DAQ folder of the images.
     staging : `str`
-        Staging root directory.
+        Staging root directory (a `~lsst.ts.archiver.staging.StagingArea`'s root).
     compress : `bool`
         RICE_1-compress the amplifier extensions.
     fsync : `bool`

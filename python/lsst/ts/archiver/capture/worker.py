@@ -11,11 +11,9 @@ from __future__ import annotations
 __all__ = ["capture_source", "classify_error"]
 
 import dataclasses
-import errno
 import os
 import time
 import traceback
-from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +32,7 @@ from ..daq import (
     StoreUnavailableError,
     stream_layout,
 )
+from ..error_codes import ArchiverFault
 from ..fits import (
     CorruptHeaderError,
     DiskFullError,
@@ -46,9 +45,10 @@ from ..fits import (
     parse_header_file,
 )
 from ..metadata import SidecarError
+from ..staging import StagingArea
 from .stats import detector_stats
 from .status import CaptureStatus
-from .task import CaptureOptions, CaptureTask, DetectorOutcome, SourceOutcome, image_staging_dir
+from .task import CaptureOptions, CaptureTask, DetectorOutcome, SourceOutcome
 
 SAMPLE_BITS = 18
 """DAQ samples are 18-bit values; the writer may skip its range check."""
@@ -91,19 +91,10 @@ def _buffer(source: SourceMetadata) -> np.ndarray:
     return buffer
 
 
-def _make_directory(directory: Path) -> None:
-    """Create the image's staging directory, mapping failures to the writer's errors."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        message = f"cannot create staging directory {directory}: {e.strerror or e}; check the staging area"
-        if e.errno == errno.ENOSPC:
-            raise DiskFullError(message, directory, e.errno) from e
-        raise WritePermissionError(message, directory, e.errno) from e
-
-
 def classify_error(error: BaseException) -> CaptureStatus:
     """Map an exception raised while capturing to a `CaptureStatus`."""
+    if isinstance(error, ArchiverFault):
+        return CaptureStatus.for_fault(error.code)
     # Order matters: subclasses first.
     table: tuple[tuple[type[BaseException], CaptureStatus], ...] = (
         (StoreUnavailableError, CaptureStatus.DAQ_UNAVAILABLE),
@@ -202,8 +193,7 @@ def capture_source(task: CaptureTask) -> SourceOutcome:
         source = image.source(task.location)
         decoded = store.decode_source(task.obsid, source.location, options.folder, out=_buffer(source))
         retrieval_time = time.monotonic() - started
-        directory = image_staging_dir(options.staging, task.obsid)
-        _make_directory(directory)
+        directory = StagingArea(options.staging, fsync=options.fsync).create_image_dir(task.obsid)
     except Exception as e:
         return _failed(task, camera, e)
 

@@ -15,30 +15,19 @@ Calls block; the delivery workers run them in threads.
 
 from __future__ import annotations
 
-__all__ = ["TransferResult", "Transferrer", "file_md5"]
+__all__ = ["TransferResult", "Transferrer"]
 
 import base64
-import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from lsst.resources import ResourcePath
 
+from ..metadata import file_checksum, parse_checksum
 from .config import VerifyMode
 from .errors import PermanentDeliveryError, VerificationError
 from .keys import check_path_inside
-
-_CHUNK = 8 * 1024 * 1024
-
-
-def file_md5(path: str) -> str:
-    """MD5 hex digest of a local file."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -115,7 +104,7 @@ class Transferrer:
             raise PermanentDeliveryError(f"Source file {source} does not exist") from None
         want_md5 = self.verify is VerifyMode.CHECKSUM or self.root.scheme == "s3"
         if want_md5 and md5 is None:
-            md5 = file_md5(source)
+            md5 = parse_checksum(file_checksum(source, "md5"))[1]
         dest = self.uri_for(key)
         if self.root.scheme == "file":
             return self._put_local(source, dest, key, size, md5)
@@ -141,7 +130,7 @@ class Transferrer:
             raise VerificationError(f"{dest} has {got} bytes after the copy, the source {source} has {size}")
         checksum = None
         if self.verify is VerifyMode.CHECKSUM:
-            remote = file_md5(dest.ospath)
+            remote = parse_checksum(file_checksum(dest.ospath, "md5"))[1]
             if remote != md5:
                 raise VerificationError(
                     f"{dest} has MD5 {remote} after the copy, the source {source} has {md5}"

@@ -32,7 +32,10 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
 
 
 def file_checksum(path: str | os.PathLike[str], algorithm: str = "md5") -> str:
-    """Compute a file's checksum.
+    """Compute a file's checksum (read in chunks; blocking).
+
+    The one file checksum of the package: the sidecar, Butler ingest and
+    delivery verification all use it (`parse_checksum` splits the result).
 
     Parameters
     ----------
@@ -53,7 +56,7 @@ def file_checksum(path: str | os.PathLike[str], algorithm: str = "md5") -> str:
             while chunk := stream.read(_CHUNK):
                 value = zlib.crc32(chunk, value)
             return f"crc32:{value:08x}"
-        hasher = hashlib.new(algorithm)
+        hasher = hashlib.new(algorithm, usedforsecurity=False)
         while chunk := stream.read(_CHUNK):
             hasher.update(chunk)
         return f"{algorithm}:{hasher.hexdigest()}"

@@ -67,10 +67,14 @@ class HeaderTracker:
     ----------
     max_remembered : `int`
         Announcements kept (oldest dropped first).
+    log : `logging.Logger`, optional
+        Where to log unusable headers (e.g. a child of the CSC's log, so
+        they reach SAL ``logMessage``); default this module's logger.
     """
 
-    def __init__(self, max_remembered: int = 2000) -> None:
+    def __init__(self, max_remembered: int = 2000, *, log: logging.Logger | None = None) -> None:
         self.max_remembered = max_remembered
+        self.log = log if log is not None else _log
         self._announcements: collections.OrderedDict[str, HeaderAnnouncement] = collections.OrderedDict()
         self._events: dict[str, asyncio.Event] = {}
 
@@ -110,14 +114,14 @@ class HeaderTracker:
         try:
             data = await asyncio.to_thread(ResourcePath(announcement.url).read)
         except Exception as e:
-            _log.warning(
+            self.log.warning(
                 "Could not read the header of %s from %s: %s", announcement.obsid, announcement.url, e
             )
             return FetchedHeader(None, announcement.url, "header file unreadable")
         if announcement.checksum:
             digest = hashlib.md5(data).hexdigest()
             if digest != announcement.checksum:
-                _log.warning(
+                self.log.warning(
                     "Header of %s at %s has MD5 %s, announced %s; not used",
                     announcement.obsid,
                     announcement.url,
@@ -127,7 +131,10 @@ class HeaderTracker:
                 return FetchedHeader(None, announcement.url, "header checksum mismatch")
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as e:
+            self.log.warning(
+                "Header of %s at %s is not UTF-8 text (%s); not used", announcement.obsid, announcement.url, e
+            )
             return FetchedHeader(None, announcement.url, "header file not UTF-8")
         return FetchedHeader(text, announcement.url)
 

@@ -4,7 +4,9 @@ One coroutine per image (`ImagePipeline.archive`), whatever the trigger
 (live, commanded, catch-up, resume after a restart). Every step is
 recorded in the ledger first, so a restart resumes where it stopped:
 images with detectors still pending are captured again (`resume`), and
-the delivery service resumes its own queues.
+the delivery service resumes its own queues. What a restart cannot get
+back (the camera events' metadata, the fetched header) is kept next to the
+image's files in the staging area (`~lsst.ts.archiver.staging.StagingArea`).
 """
 
 from __future__ import annotations
@@ -14,24 +16,16 @@ __all__ = ["ImagePipeline", "PipelineReporter", "PipelineSettings"]
 import asyncio
 import dataclasses
 import functools
-import json
 import logging
+import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..camera import Camera, ImageName
-from ..capture import (
-    CaptureOptions,
-    CapturePool,
-    CaptureStatus,
-    CaptureTask,
-    DetectorOutcome,
-    image_staging_dir,
-)
+from ..capture import CaptureOptions, CapturePool, CaptureStatus, CaptureTask, DetectorOutcome
 from ..daq import (
     DaqError,
     DaqStore,
@@ -41,18 +35,15 @@ from ..daq import (
     StoreUnavailableError,
 )
 from ..delivery import DeliveryService
-from ..error_codes import ErrorCode
-from ..fits import ExposureMetadata, FitsWriteError, make_expected_sensors, write_expected_sensors
-from ..ledger import CaptureState, Ledger, LedgerError, Trigger
+from ..error_codes import ArchiverFault, ErrorCode
+from ..fits import ExposureMetadata, make_expected_sensors
+from ..ledger import CaptureMeasurements, CaptureState, LedgerError, LedgerRunner, Trigger
+from ..staging import StagingArea
 from .headers import FetchedHeader, HeaderTracker
 
 _log = logging.getLogger(__name__)
 
-_FAULT_CODES = {
-    CaptureStatus.DAQ_UNAVAILABLE: ErrorCode.DAQ_STORE_UNAVAILABLE,
-    CaptureStatus.STAGING_FULL: ErrorCode.STAGING_FULL,
-    CaptureStatus.STAGING_NOT_WRITABLE: ErrorCode.STAGING_NOT_WRITABLE,
-}
+T = TypeVar("T")
 
 _POLL_INTERVAL = 0.1
 """Seconds between DAQ catalog look-ups while waiting for an image to appear."""
@@ -93,13 +84,6 @@ class PipelineReporter(Protocol):
         """The Archiver cannot work (ledger, DAQ store, staging); must not block."""
 
 
-class _Fault(Exception):
-    def __init__(self, code: ErrorCode, report: str) -> None:
-        super().__init__(report)
-        self.code = code
-        self.report = report
-
-
 class ImagePipeline:
     """Archive images: one coroutine per image, any trigger.
 
@@ -112,11 +96,14 @@ class ImagePipeline:
     pool : `~lsst.ts.archiver.capture.CapturePool`
         Where capture tasks run.
     delivery : `~lsst.ts.archiver.delivery.DeliveryService`
-        Takes written files (ledger + queues).
-    ledger : `~lsst.ts.archiver.ledger.Ledger`
-        The ledger (the delivery service's).
+        Takes registrations, written files and final failures (ledger + queues).
+    ledger : `~lsst.ts.archiver.ledger.LedgerRunner`
+        How the pipeline reads the ledger (the delivery service's).
     headers : `HeaderTracker`
         Header Service announcements.
+    staging : `~lsst.ts.archiver.staging.StagingArea`
+        The staging area (its root is ``options.staging``): manifests and
+        the side files that survive a restart.
     options : `~lsst.ts.archiver.capture.CaptureOptions`
         Store and writer options for the workers.
     settings : `PipelineSettings`
@@ -125,6 +112,9 @@ class ImagePipeline:
         Receives results.
     catch_up_priority : `int`
         Priority of catch-up images in the delivery queues.
+    log : `logging.Logger`, optional
+        Where to log (a child of the CSC's log, so retries and failures
+        reach SAL ``logMessage``); default this module's logger.
     """
 
     def __init__(
@@ -133,13 +123,15 @@ class ImagePipeline:
         store: DaqStore,
         pool: CapturePool,
         delivery: DeliveryService,
-        ledger: Ledger,
+        ledger: LedgerRunner,
         headers: HeaderTracker,
+        staging: StagingArea,
         options: CaptureOptions,
         settings: PipelineSettings,
         reporter: PipelineReporter,
         *,
         catch_up_priority: int = -10,
+        log: logging.Logger | None = None,
     ) -> None:
         self.camera = camera
         self.store = store
@@ -147,10 +139,12 @@ class ImagePipeline:
         self.delivery = delivery
         self.ledger = ledger
         self.headers = headers
+        self.staging = staging
         self.options = options
         self.settings = settings
         self.reporter = reporter
         self.catch_up_priority = catch_up_priority
+        self.log = log if log is not None else _log
         self._active: dict[str, asyncio.Task[None]] = {}
         self._catch_up_gate = asyncio.Semaphore(1)
 
@@ -195,7 +189,11 @@ class ImagePipeline:
         if self._active.get(obsid) is task:
             del self._active[obsid]
         if not task.cancelled() and task.exception() is not None:
-            _log.error("Archiving %s failed unexpectedly", obsid, exc_info=task.exception())
+            self.log.error(
+                "Archiving %s failed unexpectedly; it stays pending in the ledger",
+                obsid,
+                exc_info=task.exception(),
+            )
 
     async def stop(self) -> None:
         """Cancel every image in progress (they stay pending in the ledger)."""
@@ -224,7 +222,7 @@ class ImagePipeline:
         image = self._find_image_now(obsid)
         new = await self._register(obsid, image, Trigger.CATCH_UP, self.catch_up_priority)
         if metadata is not None:
-            await asyncio.to_thread(self._save_metadata, obsid, metadata)
+            await asyncio.to_thread(self.staging.save_metadata, obsid, metadata)
         return new
 
     async def resume(self) -> list[str]:
@@ -236,10 +234,11 @@ class ImagePipeline:
             The images started.
         """
         started = []
-        for image in await asyncio.to_thread(self.ledger.unfinished_images):
+        ledger = self.ledger.ledger
+        for image in await self.ledger.run(ledger.unfinished_images):
             if image.name in self._active:
                 continue
-            detectors = await asyncio.to_thread(self.ledger.detectors, image.name)
+            detectors = await self.ledger.run(ledger.detectors, image.name)
             if any(d.state is CaptureState.PENDING for d in detectors):
                 if self.start_image(image.name, trigger=image.trigger, priority=image.priority):
                     started.append(image.name)
@@ -268,14 +267,26 @@ class ImagePipeline:
                     await self._archive(obsid, trigger, priority, metadata, wait_for_header)
             else:
                 await self._archive(obsid, trigger, priority, metadata, wait_for_header)
-        except _Fault as fault:
-            self.reporter.pipeline_fault(fault.code, fault.report)
+        except ArchiverFault as fault:
+            self._fault(obsid, fault)
         except LedgerError as e:
-            self.reporter.pipeline_fault(
-                ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable while archiving {obsid}: {e}"
+            self._fault(
+                obsid,
+                ArchiverFault(
+                    ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable while archiving {obsid}: {e}"
+                ),
             )
         except StoreUnavailableError as e:
-            self.reporter.pipeline_fault(ErrorCode.DAQ_STORE_UNAVAILABLE, f"DAQ store unavailable: {e}")
+            self._fault(
+                obsid,
+                ArchiverFault(
+                    ErrorCode.DAQ_STORE_UNAVAILABLE, f"DAQ store unavailable while archiving {obsid}: {e}"
+                ),
+            )
+
+    def _fault(self, obsid: str, fault: ArchiverFault) -> None:
+        self.log.error("%s stays pending: %s", obsid, fault.report)
+        self.reporter.pipeline_fault(fault.code, fault.report)
 
     async def _archive(
         self,
@@ -293,14 +304,14 @@ class ImagePipeline:
             )
         try:
             if metadata is not None:
-                await asyncio.to_thread(self._save_metadata, obsid, metadata)
+                await asyncio.to_thread(self.staging.save_metadata, obsid, metadata)
             else:
-                metadata = await asyncio.to_thread(self._load_metadata, obsid)
+                metadata = await asyncio.to_thread(self.staging.load_metadata, obsid)
             image, missing_status, missing_reason = await self._wait_for_image(obsid, announced)
             await self._register(obsid, image, trigger, priority)
             if image is not None:
                 await self._write_manifest(obsid, image)
-            detectors = await asyncio.to_thread(self.ledger.detectors, obsid)
+            detectors = await self.ledger.run(self.ledger.ledger.detectors, obsid)
             pending = [d.name for d in detectors if d.state is CaptureState.PENDING]
             if not pending:
                 return
@@ -316,13 +327,13 @@ class ImagePipeline:
                 ]
                 for outcome in outcomes:
                     await self._final(obsid, outcome)
-                await self.reporter.image_captured(obsid, outcomes)
+                await self._image_captured(obsid, outcomes)
                 return
             if not image.complete:
                 image = await self._wait_complete(obsid, image, announced)
             header = await self._header(obsid, header_task)
-            await asyncio.to_thread(
-                self.ledger.set_header_source,
+            await self.ledger.run(
+                self.ledger.ledger.set_header_source,
                 obsid,
                 "HeaderService" if header.text is not None else "Archiver",
             )
@@ -330,18 +341,32 @@ class ImagePipeline:
             for name in pending:
                 location = str(self.camera.reb_for(name).location)
                 by_source.setdefault(location, []).append(name)
-            results = await asyncio.gather(
-                *(
+            results = await _gather_or_cancel(
+                [
                     self._capture_source(obsid, location, names, metadata, header)
                     for location, names in by_source.items()
-                )
+                ]
             )
             outcomes = [outcome for group in results for outcome in group]
             outcomes.sort(key=lambda o: o.number)
-            await self.reporter.image_captured(obsid, outcomes)
+            await self._image_captured(obsid, outcomes)
         finally:
             if header_task is not None and not header_task.done():
                 header_task.cancel()
+
+    async def _image_captured(self, obsid: str, outcomes: Sequence[DetectorOutcome]) -> None:
+        failed = [o for o in outcomes if o.status is not CaptureStatus.OK]
+        if failed:
+            self.log.warning(
+                "%s: %d of %d detector files written; failed: %s",
+                obsid,
+                len(outcomes) - len(failed),
+                len(outcomes),
+                ", ".join(f"{o.name} ({o.status.name})" for o in failed),
+            )
+        else:
+            self.log.info("%s: all %d detector files written", obsid, len(outcomes))
+        await self.reporter.image_captured(obsid, outcomes)
 
     # ------------------------------------------------------------------ steps
 
@@ -365,11 +390,12 @@ class ImagePipeline:
                 waited = time.monotonic() - since
                 if waited >= self.settings.daq_wait_timeout:
                     reason = f"image {obsid} not found in {where} after {waited:.1f} s"
-                    _log.warning(reason)
+                    self.log.warning("%s", reason)
                     return None, CaptureStatus.IMAGE_NOT_FOUND, reason
+            except StoreUnavailableError:
+                raise
             except DaqError as e:
-                if isinstance(e, StoreUnavailableError):
-                    raise
+                self.log.warning("%s cannot be looked up in %s: %s", obsid, where, e)
                 return None, CaptureStatus.IMAGE_NOT_FOUND, str(e)
             await asyncio.sleep(_POLL_INTERVAL)
 
@@ -378,7 +404,7 @@ class ImagePipeline:
         try:
             return await self.store.wait_complete(obsid, self.options.folder, timeout=remaining)
         except TimeoutError as e:
-            _log.warning("%s; capturing what is there", e)
+            self.log.warning("%s; capturing what is there", e)
             return image
 
     async def _register(
@@ -402,28 +428,11 @@ class ImagePipeline:
     async def _write_manifest(self, obsid: str, image: ImageMetadata) -> None:
         detectors = [d for location in image.locations for d in self.camera.reb(location).detectors]
         manifest = make_expected_sensors(self.camera, obsid, detectors)
-        directory = image_staging_dir(self.options.staging, obsid)
-        try:
-            path = await asyncio.to_thread(self._write_manifest_file, directory, manifest)
-        except FitsWriteError as e:
-            raise _Fault(self._staging_code(e), f"Cannot write to the staging area: {e}") from e
+        path = await asyncio.to_thread(self.staging.write_manifest, manifest)
         await self.delivery.manifest_written(obsid, os.fspath(path))
 
-    def _write_manifest_file(self, directory: Path, manifest: Any) -> Path:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise FitsWriteError(f"cannot create {directory}: {e.strerror or e}", directory, e.errno) from e
-        return write_expected_sensors(directory, manifest, fsync=self.options.fsync)
-
-    @staticmethod
-    def _staging_code(error: OSError) -> ErrorCode:
-        import errno
-
-        return ErrorCode.STAGING_FULL if error.errno == errno.ENOSPC else ErrorCode.STAGING_NOT_WRITABLE
-
     async def _header(self, obsid: str, header_task: asyncio.Task[FetchedHeader] | None) -> FetchedHeader:
-        saved = await asyncio.to_thread(self._load_header, obsid)
+        saved = await asyncio.to_thread(self.staging.load_header, obsid)
         if saved is not None:
             return FetchedHeader(saved, "saved", None)
         header = await header_task if header_task is not None else FetchedHeader(None, "", None)
@@ -435,7 +444,13 @@ class ImagePipeline:
             elif header_task is None:
                 header = FetchedHeader(None, "", "no Header Service header for this image")
         if header.text is not None:
-            await asyncio.to_thread(self._save_header, obsid, header.text)
+            await asyncio.to_thread(self.staging.save_header, obsid, header.text)
+        else:
+            self.log.warning(
+                "%s: no Header Service header (%s); writing the Archiver's own metadata",
+                obsid,
+                header.problem,
+            )
         return header
 
     async def _capture_source(
@@ -461,27 +476,48 @@ class ImagePipeline:
                 header_problem=header.problem,
             )
             outcome = await self.pool.run(task)
-            retry: list[str] = []
+            retry: list[DetectorOutcome] = []
+            fault: ArchiverFault | None = None
             for result in outcome.detectors:
                 result = dataclasses.replace(result, number=self.camera.detector(result.name).id)
-                if result.status.fault_worthy:
-                    raise _Fault(_FAULT_CODES[result.status], f"{obsid} {result.name}: {result.description}")
+                code = result.status.fault_code
+                if code is not None:
+                    # The other detectors' outcomes are still recorded; this one stays pending.
+                    if fault is None:
+                        fault = ArchiverFault(
+                            code, f"Capture of {obsid} {result.name} stopped: {result.description}"
+                        )
+                    continue
                 if result.status.transient and attempt < self.settings.capture_attempts:
-                    _log.warning(
-                        "%s %s: attempt %d failed (%s: %s); retrying",
+                    retry.append(result)
+                    continue
+                if result.status is not CaptureStatus.OK:
+                    self.log.warning(
+                        "%s %s: capture failed after %d attempt(s) (%s: %s)",
                         obsid,
                         result.name,
                         attempt,
                         result.status.name,
                         result.description,
                     )
-                    retry.append(result.name)
-                    continue
                 await self._final(obsid, result)
                 finished.append(result)
+            if fault is not None:
+                raise fault
             if not retry:
                 break
-            remaining = retry
+            for result in retry:
+                self.log.warning(
+                    "%s %s: attempt %d of %d failed (%s: %s); retrying in %.2f s",
+                    obsid,
+                    result.name,
+                    attempt,
+                    self.settings.capture_attempts,
+                    result.status.name,
+                    result.description,
+                    delay,
+                )
+            remaining = [result.name for result in retry]
             await asyncio.sleep(delay)
             delay *= 2
         return finished
@@ -490,50 +526,40 @@ class ImagePipeline:
         # Announce the file first: the hand-over may complete the image (imageArchived).
         await self.reporter.detector_captured(obsid, outcome)
         if outcome.status is CaptureStatus.OK and outcome.path is not None:
-            await self.delivery.file_written(obsid, outcome.name, outcome.path, size=outcome.size)
+            await self.delivery.file_written(
+                obsid, outcome.name, outcome.path, size=outcome.size, measurements=_measurements(outcome)
+            )
         else:
             await self.delivery.capture_failed(
-                obsid, outcome.name, f"{outcome.status.name} ({int(outcome.status)}): {outcome.description}"
+                obsid,
+                outcome.name,
+                f"{outcome.status.name} ({int(outcome.status)}): {outcome.description}",
+                status=int(outcome.status),
             )
 
-    # ------------------------------------------------------------------ what survives a restart
 
-    def _side_file(self, obsid: str, suffix: str) -> Path:
-        return image_staging_dir(self.options.staging, obsid) / f"{obsid}_{suffix}"
+def _finite(value: float) -> float:
+    """``value``, or 0.0 if unknown (NaN) or infinite."""
+    return value if math.isfinite(value) else 0.0
 
-    def _write_side_file(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.tmp")
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
 
-    def _save_metadata(self, obsid: str, metadata: ExposureMetadata) -> None:
-        data = dataclasses.asdict(metadata)
-        data["extra"] = dict(metadata.extra)
-        try:
-            self._write_side_file(self._side_file(obsid, "camera.json"), json.dumps(data))
-        except OSError as e:
-            raise _Fault(self._staging_code(e), f"Cannot write to the staging area: {e}") from e
+def _measurements(outcome: DetectorOutcome) -> CaptureMeasurements:
+    """What capture measured for a detector, as the ledger keeps it (unknown statistics 0.0)."""
+    return CaptureMeasurements(
+        retrieval_time=outcome.retrieval_time,
+        write_time=outcome.write_time,
+        median_signal=_finite(outcome.median_signal),
+        noise=_finite(outcome.noise),
+    )
 
-    def _load_metadata(self, obsid: str) -> ExposureMetadata | None:
-        path = self._side_file(obsid, "camera.json")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return ExposureMetadata(**data)
-        except FileNotFoundError:
-            return None
-        except (ValueError, TypeError) as e:
-            _log.warning("Ignoring unreadable saved camera metadata %s: %s", path, e)
-            return None
 
-    def _save_header(self, obsid: str, text: str) -> None:
-        try:
-            self._write_side_file(self._side_file(obsid, "header.yaml"), text)
-        except OSError as e:
-            raise _Fault(self._staging_code(e), f"Cannot write to the staging area: {e}") from e
-
-    def _load_header(self, obsid: str) -> str | None:
-        try:
-            return self._side_file(obsid, "header.yaml").read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
+async def _gather_or_cancel(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run coroutines concurrently; if one raises (or this is cancelled), cancel and await the rest."""
+    tasks = [asyncio.ensure_future(coro) for coro in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
