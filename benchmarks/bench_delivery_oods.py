@@ -30,7 +30,7 @@ from lsst.ts.archiver.butler import RawIngester, create_repository
 from lsst.ts.archiver.butler.testing import write_raw_file
 from lsst.ts.archiver.camera import LSSTCAM
 from lsst.ts.archiver.delivery import DeliveryService, DestinationConfig, ImageArchived
-from lsst.ts.archiver.ledger import Ledger
+from lsst.ts.archiver.ledger import Ledger, LedgerRunner
 from lsst.ts.archiver.metadata.testing import make_primary_header
 
 DAY_OBS = 20261123
@@ -60,7 +60,8 @@ async def ours(work: Path, obsid: str, files: dict[str, Path]) -> float:
         done.set()
 
     with Ledger(work / "ledger.sqlite3") as ledger:
-        service = DeliveryService(ledger, [config], poll_interval=0.05, on_image_archived=archived)
+        runner = LedgerRunner(ledger)
+        service = DeliveryService(runner, [config], poll_interval=0.05, on_image_archived=archived)
         await service.start()
         start = time.perf_counter()
         await service.register_image(
@@ -71,6 +72,7 @@ async def ours(work: Path, obsid: str, files: dict[str, Path]) -> float:
         await asyncio.wait_for(done.wait(), 300)
         elapsed = time.perf_counter() - start
         await service.stop()
+        runner.close()
     return elapsed
 
 

@@ -30,12 +30,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lsst.ts.archiver.delivery import DeliveryService, DestinationConfig, Transferrer, VerifyMode
 from lsst.ts.archiver.delivery.testing import TemporarySeaweedFS
-from lsst.ts.archiver.ledger import Ledger
+from lsst.ts.archiver.ledger import Ledger, LedgerRunner
 
 INSTRUMENT = "LSSTCam"
 DAY_OBS = 20261123
@@ -62,7 +63,8 @@ async def run_service(
         {"name": "s3", "role": "copy", "target": f"s3://{bucket}/{prefix}", "concurrency": concurrency}
     )
     with Ledger(ledger_path) as ledger:
-        service = DeliveryService(ledger, [config], poll_interval=0.05)
+        runner = LedgerRunner(ledger)
+        service = DeliveryService(runner, [config], poll_interval=0.05)
         await service.start()
         await service.register_image(
             obsid, camera=INSTRUMENT, day_obs=DAY_OBS, expected={d: i for i, d in enumerate(files)}
@@ -73,6 +75,7 @@ async def run_service(
         await service.wait_until_idle(600, interval=0.01)
         elapsed = time.perf_counter() - start
         await service.stop()
+        runner.close()
     return elapsed
 
 
@@ -90,7 +93,7 @@ def run_transferrer(bucket: str, prefix: str, obsid: str, files: dict[str, Path]
 
 
 def run_boto3(
-    client: object, bucket: str, prefix: str, obsid: str, files: dict[str, Path], concurrency: int
+    client: Any, bucket: str, prefix: str, obsid: str, files: dict[str, Path], concurrency: int
 ) -> float:
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
@@ -98,7 +101,7 @@ def run_boto3(
             pool.map(
                 lambda p: client.upload_file(
                     str(p), bucket, f"{prefix}/{INSTRUMENT}/{DAY_OBS}/{obsid}/{p.name}"
-                ),  # type: ignore[attr-defined]
+                ),
                 files.values(),
             )
         )

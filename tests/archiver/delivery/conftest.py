@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from delivery_test_support import Exposure, write_exposure
+from delivery_test_support import Exposure, RecordingHandler, write_exposure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -37,3 +38,19 @@ def exposure_factory(staging: Path) -> Callable[..., Exposure]:
 def results() -> Iterator[dict[str, list[object]]]:
     """Collected callback results by kind."""
     yield {"oods": [], "archived": [], "files": [], "ledger": []}
+
+
+@pytest.fixture
+def recorded_log(request: pytest.FixtureRequest) -> Iterator[tuple[logging.Logger, RecordingHandler]]:
+    """A logger of this test (as the CSC would pass one) and what reaches it.
+
+    It does not propagate to the root logger, so only records logged to it
+    or its children are recorded.
+    """
+    log = logging.getLogger(f"delivery-test.{request.node.name}")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    handler = RecordingHandler()
+    log.addHandler(handler)
+    yield log, handler
+    log.removeHandler(handler)

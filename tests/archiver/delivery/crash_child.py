@@ -24,7 +24,7 @@ from lsst.ts.archiver.delivery import (
     destinations_from_config,
 )
 from lsst.ts.archiver.delivery.destination import open_ingester
-from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.ledger import DeliveryStage, Ledger, LedgerRunner
 
 
 class HangingIngester:
@@ -52,7 +52,7 @@ async def main(ledger_url: str, destinations_path: str, exposure_path: str, mark
         return HangingIngester(ledger, Path(marker))
 
     service = DeliveryService(
-        ledger, [Destination(c, ingester_factory=factory) for c in configs], poll_interval=0.05
+        LedgerRunner(ledger), [Destination(c, ingester_factory=factory) for c in configs], poll_interval=0.05
     )
     await service.start()
     await service.register_image(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from lsst.ts.archiver.butler.testing import write_raw_file
 from lsst.ts.archiver.camera import get_camera
 from lsst.ts.archiver.delivery import DeliveryService, DestinationConfig
 from lsst.ts.archiver.fits import make_expected_sensors, write_expected_sensors
-from lsst.ts.archiver.ledger import Ledger
+from lsst.ts.archiver.ledger import Ledger, LedgerRunner
 from lsst.ts.archiver.metadata.testing import make_primary_header
 
 DAY_OBS = 20261123
@@ -57,8 +59,29 @@ def destination(name: str, role: str, target: str, **extra: Any) -> DestinationC
     return DestinationConfig.from_dict(data)
 
 
+@contextlib.contextmanager
+def ledger_runner(ledger: Ledger) -> Iterator[LedgerRunner]:
+    """A `LedgerRunner` of ``ledger``, closed at the end of the block."""
+    runner = LedgerRunner(ledger)
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+class RecordingHandler(logging.Handler):
+    """Keeps every record it handles (install it on the logger a test passes in)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def make_service(
-    ledger: Ledger, destinations: Sequence[Any], results: dict[str, list[Any]], **kwargs: Any
+    runner: LedgerRunner, destinations: Sequence[Any], results: dict[str, list[Any]], **kwargs: Any
 ) -> DeliveryService:
     """A service whose callbacks append to ``results``."""
 
@@ -66,7 +89,7 @@ def make_service(
         results["archived"].append(result)
 
     return DeliveryService(
-        ledger,
+        runner,
         destinations,
         poll_interval=0.05,
         on_image_in_oods=results["oods"].append,

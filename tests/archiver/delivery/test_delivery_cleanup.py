@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_test_support import Exposure, destination, make_service, submit
+from delivery_test_support import Exposure, RecordingHandler, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import CleanupConfig, DestinationConfigError, OodsCleaner
@@ -27,8 +28,8 @@ async def deliver_two_exposures(
     ]
     old = exposure_factory(seq_num=1, detectors=["R22_S00", "R22_S01", "R22_S02"])
     new = exposure_factory(seq_num=2, detectors=["R22_S00", "R22_S01", "R22_S02"])
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, old, manifest=False)
             await service.wait_until_idle(60)
             time.sleep(1.1)
@@ -107,16 +108,23 @@ def test_cleanup_config_refuses_an_empty_or_wildcard_collection_list() -> None:
 
 
 async def test_missing_collection_is_skipped_and_only_one_cleaner_runs(
-    tmp_path: Path, exposure_factory: Callable[..., Exposure], results: dict[str, list[Any]]
+    tmp_path: Path,
+    exposure_factory: Callable[..., Exposure],
+    results: dict[str, list[Any]],
+    recorded_log: tuple[logging.Logger, RecordingHandler],
 ) -> None:
+    log, handler = recorded_log
     _, _, between = await deliver_two_exposures(tmp_path, exposure_factory, results)
     butler = open_repository(tmp_path / "repo")
     config = CleanupConfig(collections=("LATISS/raw/all", RUN), older_than=100.0)
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
         first = OodsCleaner(butler, config, ledger=ledger, holder="first")
-        second = OodsCleaner(butler, config, ledger=ledger, holder="second")
+        second = OodsCleaner(butler, config, ledger=ledger, holder="second", log=log)
         report = first.run_once(now=between + 100.0)
         assert report.skipped == ("collection LATISS/raw/all does not exist",) and report.pruned == 3
         blocked = second.run_once(now=between + 100.0)
         assert blocked.locked_by == "first" and blocked.pruned == 0
     butler.close()
+    (skipped,) = handler.records  # the second cleaner's, on the logger it was given
+    assert skipped.name == f"{log.name}.OodsCleaner"
+    assert skipped.getMessage().startswith("OODS cleanup skipped: first is cleaning ")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from delivery_test_support import FAST_RETRY, Exposure, make_service
+from delivery_test_support import FAST_RETRY, Exposure, ledger_runner, make_service
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
@@ -70,13 +70,13 @@ async def test_killed_between_transfer_and_ingest_resumes_without_loss_or_duplic
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
 
-    with Ledger(ledger_url) as ledger:
+    with Ledger(ledger_url) as ledger, ledger_runner(ledger) as runner:
         before = {d.item: d for d in ledger.deliveries()}
         assert {d.stage for k, d in before.items() if k != "expectedSensors"} == {DeliveryStage.INGEST}
         assert any(d.claimed_by for d in before.values())  # claims left by the dead worker
         from lsst.ts.archiver.delivery import DestinationConfig
 
-        service = make_service(ledger, [DestinationConfig.from_dict(configs[0])], results)
+        service = make_service(runner, [DestinationConfig.from_dict(configs[0])], results)
         async with service:
             await service.wait_until_idle(60)
         after = {d.item: d for d in ledger.deliveries()}

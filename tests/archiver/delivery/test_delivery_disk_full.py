@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_test_support import Exposure, destination, make_service, submit
+from delivery_test_support import Exposure, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
 
@@ -42,8 +42,8 @@ async def test_full_disk_is_retried_and_files_arrive_after_space_is_freed(
     exposure = exposure_factory()  # 9 files of ~98 kB: only two fit
     retry = {"max_attempts": 1000, "initial_delay": 0.05, "max_delay": 0.2}
     destinations = [destination("copy", "copy", str(small_disk), retry=retry)]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             deadline = time.monotonic() + 60
             while not any(d.last_error and "No space left" in d.last_error for d in ledger.deliveries()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from delivery_test_support import Exposure, destination, make_service, submit
+from delivery_test_support import Exposure, RecordingHandler, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.delivery import (
     DestinationConfig,
@@ -128,9 +129,9 @@ async def test_notifications_of_a_delivered_exposure_arrive_on_the_topic(
     create_topic(address)
     (tmp_path / "prompt").mkdir()
     exposure = exposure_factory(detectors=["R22_S11", "R22_S12"])
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
         async with make_service(
-            ledger, [kafka_prompt_destination(tmp_path / "prompt", address)], results
+            runner, [kafka_prompt_destination(tmp_path / "prompt", address)], results
         ) as service:
             await submit(service, exposure)
             await service.wait_until_idle(60)
@@ -184,8 +185,8 @@ async def test_delivery_is_retried_until_the_broker_is_back(
     (tmp_path / "prompt").mkdir()
     exposure = exposure_factory(detectors=["R22_S11"])
     config = kafka_prompt_destination(tmp_path / "prompt", first.address, delivery_timeout=0.5)
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, [config], results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, [config], results) as service:
             await submit(service, exposure)
 
             async def failed_attempts() -> list[str]:
@@ -292,6 +293,16 @@ def prompt_with(notifications: dict[str, Any]) -> dict[str, Any]:
 def test_bad_notifications_configuration_is_rejected(notifications: dict[str, Any], message: str) -> None:
     with pytest.raises(DestinationConfigError, match=message):
         DestinationConfig.from_dict(prompt_with(notifications))
+
+
+def test_kafka_sink_logs_librdkafka_to_a_child_of_the_logger_it_is_given(
+    recorded_log: tuple[logging.Logger, RecordingHandler],
+) -> None:
+    log, _ = recorded_log
+    sink = KafkaSink("k:9092", TOPIC, log=log)
+    assert sink.settings["logger"] is logging.getLogger(f"{log.name}.KafkaSink.librdkafka")
+    default = KafkaSink("k:9092", TOPIC)
+    assert default.settings["logger"].name == "lsst.ts.archiver.delivery.notifications.librdkafka"
 
 
 def test_kafka_sink_refuses_settings_it_controls() -> None:

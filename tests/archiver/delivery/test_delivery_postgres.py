@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_test_support import Exposure, destination, make_service, submit
+from delivery_test_support import Exposure, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.butler import create_repository, open_repository, raw_run
 from lsst.ts.archiver.butler.testing import TemporaryPostgres
@@ -41,9 +41,9 @@ async def test_postgres_ledger_and_registry_deliver_an_exposure(
             },
         )
     ]
-    with Ledger(postgres_database()) as ledger:
+    with Ledger(postgres_database()) as ledger, ledger_runner(ledger) as runner:
         assert ledger.dialect == "postgresql"
-        async with make_service(ledger, destinations, results) as service:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             await service.wait_until_idle(120)
         assert ledger.image(exposure.obsid).archived_at is not None
@@ -85,8 +85,8 @@ async def test_registry_unavailable_then_back_ingests_every_file_once(
         )
     ]
     pausable_postgres.pause("immediate")
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure, manifest=False)
             deadline = time.monotonic() + 60
             while not all(d.stage is DeliveryStage.INGEST and d.attempts >= 3 for d in ledger.deliveries()):
@@ -114,9 +114,9 @@ async def test_ledger_outage_is_reported_and_delivery_resumes_when_it_returns(
 ) -> None:
     (tmp_path / "copy").mkdir()
     exposure = exposure_factory(detectors=["R22_S00", "R22_S01"])
-    with Ledger(pausable_postgres.create_database("ledger")) as ledger:
+    with Ledger(pausable_postgres.create_database("ledger")) as ledger, ledger_runner(ledger) as runner:
         async with make_service(
-            ledger, [destination("copy", "copy", str(tmp_path / "copy"))], results
+            runner, [destination("copy", "copy", str(tmp_path / "copy"))], results
         ) as service:
             await service.register_image(
                 exposure.obsid,

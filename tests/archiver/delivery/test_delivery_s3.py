@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from delivery_test_support import Exposure, destination, make_service, submit
+from delivery_test_support import Exposure, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import Transferrer, VerifyMode
@@ -60,8 +60,8 @@ async def test_s3_dbb_and_prompt_get_every_file_with_notifications(
             notifications={"kind": "directory", "directory": str(tmp_path / "notes")},
         ),
     ]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             await service.wait_until_idle(120)
     stored = objects(seaweedfs, s3_bucket)
@@ -105,8 +105,8 @@ async def test_bucket_that_appears_later_gets_every_file_once(
     late = s3_bucket + "-late"
     exposure = exposure_factory(detectors=["R22_S00", "R22_S01", "R22_S02"])
     destinations = [destination("dbb", "dbb", f"s3://{late}/raw")]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             deadline = time.monotonic() + 60
             while not all(d.attempts >= 2 for d in ledger.deliveries()):
@@ -135,8 +135,8 @@ async def test_s3_server_down_then_back_gets_every_file_once(
     destinations = [destination("dbb", "dbb", f"s3://{s3_bucket}/raw", lease=600, retry=retry)]
     seaweedfs.stop()
     try:
-        with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-            async with make_service(ledger, destinations, results) as service:
+        with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+            async with make_service(runner, destinations, results) as service:
                 await submit(service, exposure)
                 deadline = time.monotonic() + 120
                 while not all(d.last_error for d in ledger.deliveries()):
@@ -167,8 +167,8 @@ async def test_webdav_destination_gets_every_file_and_feeds_a_copy_ingest(
     destinations = [
         destination("dbb", "dbb", area, butler={"repo": str(tmp_path / "repo"), "ingest_mode": "copy"}),
     ]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             await service.wait_until_idle(120)
         done = ledger.deliveries()

@@ -1,19 +1,29 @@
-"""End-to-end delivery to local destinations with Butler ingest, and the faults around it."""
+"""End-to-end delivery to local destinations with Butler ingest, and the faults around it;
+where the service's log lines go; what it forwards to the ledger."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from delivery_test_support import Exposure, destination, make_service, submit
+from delivery_test_support import (
+    Exposure,
+    RecordingHandler,
+    destination,
+    ledger_runner,
+    make_service,
+    submit,
+)
 
 from lsst.ts.archiver.butler import open_repository, raw_run
-from lsst.ts.archiver.ledger import DeliveryStage, DeliveryStatus, Ledger
+from lsst.ts.archiver.delivery import DeliveryService
+from lsst.ts.archiver.ledger import CaptureMeasurements, DeliveryStage, DeliveryStatus, Ledger, LedgerRunner
 
 
 def read_raw(repo: Path, exposure: Exposure, detector: str) -> Any:
@@ -62,8 +72,8 @@ async def test_every_file_reaches_oods_dbb_and_prompt_with_results(
             notifications={"kind": "directory", "directory": str(tmp_path / "notes")},
         ),
     ]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             await service.wait_until_idle(60)
             assert await service.queue_depths() == {"oods": 0, "dbb": 0, "prompt": 0}
@@ -115,8 +125,8 @@ async def test_destination_down_then_back_gets_every_file_once(
             "dbb", "dbb", str(down), butler={"repo": str(tmp_path / "dbb_repo"), "ingest_mode": "copy"}
         ),
     ]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             deadline = time.monotonic() + 30
             while len(results["oods"]) < 9:  # the healthy destination is not held up
@@ -152,8 +162,8 @@ async def test_corrupt_file_is_a_metadata_failure_and_the_rest_are_ingested(
     destinations = [
         destination("oods", "oods", str(tmp_path / "oods"), butler={"repo": str(tmp_path / "oods_repo")}),
     ]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             await service.wait_until_idle(60)
         failed = ledger.deliveries(stages=[DeliveryStage.FAILED])
@@ -173,8 +183,8 @@ async def test_transfer_failure_is_reported_after_the_last_attempt(
     exposure = exposure_factory(detectors=["R22_S11", "R22_S12"])
     retry = {"max_attempts": 3, "initial_delay": 0.01, "max_delay": 0.02}
     destinations = [destination("oods", "oods", str(tmp_path / "nowhere"), retry=retry)]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure, manifest=False)
             await service.wait_until_idle(30)
         failed = ledger.deliveries()
@@ -205,8 +215,8 @@ async def test_locked_registry_delays_ingest_without_losing_files_or_the_other_d
     blocker = sqlite3.connect(repo / "gen3.sqlite3", timeout=0, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
-        with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-            async with make_service(ledger, destinations, results) as service:
+        with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+            async with make_service(runner, destinations, results) as service:
                 await submit(service, exposure, manifest=False)
                 deadline = time.monotonic() + 30
                 while len([f for f in results["files"] if f.destination == "copy"]) < 3:
@@ -231,21 +241,112 @@ async def test_same_exposure_submitted_twice_is_delivered_once(
     destinations = [
         destination("oods", "oods", str(tmp_path / "oods"), butler={"repo": str(tmp_path / "repo")})
     ]
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             await service.wait_until_idle(60)
             await submit(service, exposure)  # e.g. archiveImage for an image already done
             await service.wait_until_idle(60)
         assert len(ledger.deliveries()) == 3
     # A new ledger (ledger lost) replays everything: the repository keeps one dataset per file.
-    with Ledger(tmp_path / "ledger2.sqlite3") as ledger:
-        async with make_service(ledger, destinations, results) as service:
+    with Ledger(tmp_path / "ledger2.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
             await service.wait_until_idle(60)
     assert [r.status_code for r in results["oods"]] == [0, 0, 0, 0]
     assert dataset_count(tmp_path / "repo", exposure) == 2
     assert len(results["archived"]) == 2
+
+
+async def test_retries_and_the_final_failure_are_logged_on_the_logger_passed_in(
+    tmp_path: Path,
+    exposure_factory: Callable[..., Exposure],
+    results: dict[str, list[Any]],
+    recorded_log: tuple[logging.Logger, RecordingHandler],
+) -> None:
+    log, handler = recorded_log
+    module_log = logging.getLogger("lsst.ts.archiver.delivery.worker")
+    module_handler = RecordingHandler()
+    module_log.addHandler(module_handler)
+    exposure = exposure_factory(detectors=["R22_S11"])
+    retry = {"max_attempts": 3, "initial_delay": 0.01, "max_delay": 0.02}
+    destinations = [destination("dbb", "dbb", str(tmp_path / "nowhere"), retry=retry)]
+    try:
+        with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+            async with make_service(runner, destinations, results, log=log) as service:
+                await submit(service, exposure, manifest=False)
+                await service.wait_until_idle(60)
+    finally:
+        module_log.removeHandler(module_handler)
+    worker = [r for r in handler.records if r.name == f"{log.name}.DestinationWorker"]
+    retries = [r.getMessage() for r in worker if r.levelno == logging.INFO]
+    failures = [r.getMessage() for r in worker if r.levelno == logging.ERROR]
+    assert len(retries) == 2, retries  # attempts 1 and 2; the third is final
+    for n, message in enumerate(retries, start=1):
+        assert message.startswith(f"Destination dbb: {exposure.obsid} R22_S11 attempt {n} failed, retry in ")
+        assert "Transfer to dbb failed" in message and "does not exist" in message
+    (failure,) = failures
+    assert failure.startswith(f"Destination dbb: {exposure.obsid} R22_S11 failed: Transfer to dbb failed")
+    assert "does not exist" in failure and "(after 3 attempts)" in failure
+    assert module_handler.records == []  # nothing went to the module logger instead
+
+
+async def test_a_stopped_service_can_be_started_again(
+    tmp_path: Path, exposure_factory: Callable[..., Exposure], results: dict[str, list[Any]]
+) -> None:
+    (tmp_path / "copy").mkdir()
+    first = exposure_factory(seq_num=1, detectors=["R22_S11"])
+    second = exposure_factory(seq_num=2, detectors=["R22_S11"])
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        service = make_service(runner, [destination("copy", "copy", str(tmp_path / "copy"))], results)
+        for exposure in (first, second):  # as the CSC does when it is disabled, then enabled again
+            async with service:
+                await submit(service, exposure)
+                await service.wait_until_idle(60)
+    assert [a.obsid for a in results["archived"]] == [first.obsid, second.obsid]
+
+
+class CallRecorder:
+    """Stands in for the ledger: records the capture calls it gets."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def record_capture(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("record_capture", args, kwargs))
+
+    def record_capture_failure(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("record_capture_failure", args, kwargs))
+
+    def is_settled(self, name: str, destinations: Any) -> bool:
+        return False
+
+
+async def test_capture_measurements_and_failure_status_are_forwarded_to_the_ledger(tmp_path: Path) -> None:
+    recorder = CallRecorder()
+    runner = LedgerRunner(cast(Ledger, recorder))
+    service = DeliveryService(runner, [destination("copy", "copy", str(tmp_path))])
+    measurements = CaptureMeasurements(retrieval_time=1.5, write_time=0.25, median_signal=20000.0, noise=4.5)
+    try:
+        await service.file_written(
+            "CC_O_20261123_000001", "R22_S11", "a.fits", size=10, measurements=measurements
+        )
+        await service.file_written("CC_O_20261123_000001", "R22_S12", "b.fits")
+        await service.capture_failed("CC_O_20261123_000001", "R22_S20", "DAQ timeout", status=12)
+        await service.capture_failed("CC_O_20261123_000001", "R22_S21", "bad source")
+    finally:
+        runner.close()
+    (_, args, with_measurements), (_, _, without), (_, failed, with_status), (_, _, no_status) = (
+        recorder.calls
+    )
+    assert args == ("CC_O_20261123_000001", "R22_S11")
+    assert with_measurements["measurements"] is measurements and with_measurements["size"] == 10
+    assert with_measurements["path"] == os.path.abspath("a.fits") and with_measurements["destinations"] == [
+        "copy"
+    ]
+    assert "measurements" not in without  # not given: not forwarded (the ledger's default)
+    assert failed == ("CC_O_20261123_000001", "R22_S20", "DAQ timeout") and with_status == {"status": 12}
+    assert no_status == {}
 
 
 async def _sleep(seconds: float) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_test_support import Exposure, destination, make_service, submit
+from delivery_test_support import Exposure, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.delivery import UnsafeNameError
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
@@ -23,9 +23,11 @@ async def test_two_services_sharing_a_ledger_deliver_each_file_once(
     with (
         Ledger(tmp_path / "ledger.sqlite3") as first_ledger,
         Ledger(tmp_path / "ledger.sqlite3") as second_ledger,
+        ledger_runner(first_ledger) as first_runner,
+        ledger_runner(second_ledger) as second_runner,
     ):
-        first = make_service(first_ledger, [config], results, exclusive=False, worker_id="node-a")
-        second = make_service(second_ledger, [config], results, exclusive=False, worker_id="node-b")
+        first = make_service(first_runner, [config], results, exclusive=False, worker_id="node-a")
+        second = make_service(second_runner, [config], results, exclusive=False, worker_id="node-b")
         async with first, second:
             for exposure in exposures:
                 await submit(first, exposure)
@@ -42,8 +44,8 @@ async def test_hostile_names_are_refused_before_anything_is_recorded(
     tmp_path: Path, exposure_factory: Callable[..., Exposure], results: dict[str, list[Any]]
 ) -> None:
     config = destination("copy", "copy", str(tmp_path / "copy"))
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, [config], results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, [config], results) as service:
             for obsid, camera, expected in [
                 ("../../etc", "LSSTComCam", {"R22_S11": 4}),
                 ("CC_O_20261123_000001", "LSST/../Cam", {"R22_S11": 4}),
@@ -62,8 +64,8 @@ async def test_a_source_file_outside_the_image_is_reported_failed_not_copied(
     secret = tmp_path / "secret.txt"
     secret.write_text("not a raw file")
     config = destination("copy", "oods", str(tmp_path / "copy"))
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        async with make_service(ledger, [config], results) as service:
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        async with make_service(runner, [config], results) as service:
             await service.register_image(
                 exposure.obsid,
                 camera=exposure.instrument,

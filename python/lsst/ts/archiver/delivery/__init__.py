@@ -15,5 +15,6 @@ from .keys import *  # noqa: F403
 from .notifications import *  # noqa: F403
 from .results import *  # noqa: F403
 from .service import *  # noqa: F403
+from .tracker import *  # noqa: F403
 from .transfer import *  # noqa: F403
 from .worker import *  # noqa: F403

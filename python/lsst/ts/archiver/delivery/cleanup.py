@@ -158,6 +158,10 @@ class OodsCleaner:
         taken (single cleaner assumed).
     holder : `str`, optional
         Identity of this cleaner in the lock (default host:pid:random).
+    log : `logging.Logger`, optional
+        Parent logger (e.g. a child of the CSC's log, so that skipped and
+        failed passes reach SAL); the cleaner logs to a child of it.
+        Default: this module's logger.
     """
 
     def __init__(
@@ -167,8 +171,10 @@ class OodsCleaner:
         *,
         ledger: Ledger | None = None,
         holder: str | None = None,
+        log: logging.Logger | None = None,
     ) -> None:
         self.butler = butler
+        self.log = _log if log is None else log.getChild(type(self).__name__)
         self.config = config
         self.ledger = ledger
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -195,7 +201,7 @@ class OodsCleaner:
             ttl = max(2 * self.config.interval, 600.0)
             if not self.ledger.acquire_lock(self.lock_name, self.holder, ttl=ttl):
                 holder = self.ledger.lock_holder(self.lock_name)
-                _log.info("OODS cleanup skipped: %s is cleaning %s", holder, self.lock_name)
+                self.log.info("OODS cleanup skipped: %s is cleaning %s", holder, self.lock_name)
                 return CleanupReport(dry_run=dry_run, cutoff=cutoff, locked_by=holder or "?")
         skipped: list[str] = []
         refs, collection_of = self._old_refs(cutoff, skipped)
@@ -242,7 +248,7 @@ class OodsCleaner:
             to_prune.append(ref)
         if to_prune:
             self.butler.pruneDatasets(to_prune, disassociate=True, unstore=True, purge=True)
-        _log.info(
+        self.log.info(
             "OODS cleanup: pruned %d datasets older than %s, deleted %d direct files, kept %d tagged",
             len(to_prune),
             Time(cutoff, format="unix").isot,
@@ -267,7 +273,7 @@ class OodsCleaner:
                 try:
                     await asyncio.to_thread(self.run_once, dry_run=dry_run)
                 except Exception:
-                    _log.exception("OODS cleanup pass failed; next pass in %s s", self.config.interval)
+                    self.log.exception("OODS cleanup pass failed; next pass in %s s", self.config.interval)
                 await asyncio.sleep(self.config.interval)
         finally:
             if self.ledger is not None:

@@ -3,8 +3,8 @@
 It owns a `Transferrer` for the target, the Butler ingester (opened lazily,
 on first use, so that an unreachable registry is a retryable failure and
 not a start-up crash) and, for role ``prompt``, the notification sink.
-Methods block; `~lsst.ts.archiver.delivery.DeliveryService` runs them in
-threads.
+Methods block; the destination's
+`~lsst.ts.archiver.delivery.DestinationWorker` runs them in its threads.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ class Destination:
         How to make the Butler ingester (default `open_ingester`).
     sink : `NotificationSink`, optional
         Notification sink (default from ``config.notifications``).
+    log : `logging.Logger`, optional
+        Parent logger (e.g. a child of the CSC's log); the destination and
+        the sink it builds log to children of it. Default: this module's
+        logger.
     """
 
     def __init__(
@@ -67,14 +71,16 @@ class Destination:
         *,
         ingester_factory: IngesterFactory | None = None,
         sink: NotificationSink | None = None,
+        log: logging.Logger | None = None,
     ) -> None:
         self.config = config
+        self.log = _log if log is None else log.getChild(type(self).__name__)
         self.transferrer = Transferrer(config.target, config.verify)
         self._ingester_factory = ingester_factory or open_ingester
         self._ingester: RawIngester | None = None
         self._ingester_lock = threading.Lock()
         if sink is None and config.notifications is not None:
-            sink = make_sink(config.notifications)
+            sink = make_sink(config.notifications, log=log)
         self.sink = sink
 
     @property
@@ -101,7 +107,7 @@ class Destination:
                 try:
                     self._ingester.butler.close()
                 except Exception as e:  # closing a broken Butler must not hide the real error
-                    _log.debug("Closing the Butler of %s failed: %s", self.name, e)
+                    self.log.debug("Closing the Butler of %s failed: %s", self.name, e)
             self._ingester = None
 
     def close(self) -> None:

@@ -144,6 +144,10 @@ class KafkaSink:
     delivery_timeout : `float`, optional
         Seconds a message may take to be acknowledged (librdkafka's
         ``message.timeout.ms``); past it `send` raises.
+    log : `logging.Logger`, optional
+        Parent logger (e.g. a child of the CSC's log); librdkafka's own
+        messages go to its child ``KafkaSink.librdkafka``. Default: the
+        ``lsst.ts.archiver.delivery.notifications.librdkafka`` logger.
 
     Raises
     ------
@@ -167,6 +171,7 @@ class KafkaSink:
         *,
         client_config: Mapping[str, str | int | float | bool] | None = None,
         delivery_timeout: float = 30.0,
+        log: logging.Logger | None = None,
     ) -> None:
         reserved = sorted(KAFKA_RESERVED_SETTINGS & set(client_config or {}))
         if reserved:
@@ -180,7 +185,10 @@ class KafkaSink:
         self.delivery_timeout = delivery_timeout
         # A topic nobody created has no reader; do not let the brokers
         # create it (client_config may allow it).
-        self.settings: dict[str, Any] = {"allow.auto.create.topics": False, "logger": _librdkafka_log}
+        self.librdkafka_log = (
+            _librdkafka_log if log is None else log.getChild(f"{type(self).__name__}.librdkafka")
+        )
+        self.settings: dict[str, Any] = {"allow.auto.create.topics": False, "logger": self.librdkafka_log}
         self.settings.update(client_config or {})
         self.settings.update(
             {
@@ -268,8 +276,8 @@ def _object_key(notification: Mapping[str, Any]) -> str:
         ) from e
 
 
-def make_sink(config: NotificationConfig) -> NotificationSink:
-    """Build the sink a configuration names.
+def make_sink(config: NotificationConfig, *, log: logging.Logger | None = None) -> NotificationSink:
+    """Build the sink a configuration names (``log``: parent logger of a sink that logs).
 
     Raises
     ------
@@ -284,6 +292,7 @@ def make_sink(config: NotificationConfig) -> NotificationSink:
             config.topic,
             client_config=config.client_config,
             delivery_timeout=config.delivery_timeout,
+            log=log,
         )
     raise DestinationConfigError(
         f"Notification sink {config.kind!r} is unknown or incomplete: use kind 'directory' with "

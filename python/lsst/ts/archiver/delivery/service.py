@@ -4,7 +4,8 @@ The CSC records what capture produced (`DeliveryService.register_image`,
 `~DeliveryService.file_written`, `~DeliveryService.manifest_written`,
 `~DeliveryService.capture_failed`); the service queues each file for every
 enabled destination in the ledger and one `DestinationWorker` per
-destination drains its own queue. Results come back through callbacks:
+destination drains its own queue. Workers report final outcomes to one
+`DeliveryTracker`, which calls back:
 
 * ``on_image_in_oods(ImageInOods)`` per detector at each ``oods``
   destination (status 0 ok, 1 ingest failure, 2 metadata failure, 3
@@ -16,9 +17,10 @@ destination drains its own queue. Results come back through callbacks:
 * ``on_ledger_error(Exception)`` when the ledger cannot be reached (the
   CSC's FAULT condition).
 
-Callbacks run on the event loop and may be coroutine functions. Blocking
-work (database, transfers, Butler) runs in two thread pools: a small one for
-the ledger and one sized for the transfers.
+Callbacks run on the event loop and may be coroutine functions. The ledger
+is reached only through the `~lsst.ts.archiver.ledger.LedgerRunner` given
+(shared with the rest of the CSC); each worker runs its destination's
+blocking work (transfers, Butler) in threads of its own.
 """
 
 from __future__ import annotations
@@ -26,25 +28,21 @@ from __future__ import annotations
 __all__ = ["DeliveryService"]
 
 import asyncio
-import concurrent.futures
 import dataclasses
-import functools
-import inspect
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..ledger import (
     MANIFEST_ITEM,
+    CaptureMeasurements,
     DeliveryRecord,
-    DeliveryStatus,
     ImageProgress,
-    ImageRecord,
-    Ledger,
+    LedgerRunner,
     PendingSummary,
     Trigger,
 )
@@ -52,11 +50,10 @@ from .config import DestinationConfig, DestinationRole
 from .destination import Destination
 from .keys import check_detector_name, check_image
 from .results import FileDelivered, ImageArchived, ImageInOods, ResultCallback
+from .tracker import DeliveryTracker
 from .worker import DestinationWorker
 
 _log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 class DeliveryService:
@@ -64,8 +61,9 @@ class DeliveryService:
 
     Parameters
     ----------
-    ledger : `~lsst.ts.archiver.ledger.Ledger`
-        The ledger (the only state; a restarted service resumes from it).
+    runner : `~lsst.ts.archiver.ledger.LedgerRunner`
+        How to reach the ledger (the only state; a restarted service
+        resumes from it). The service does not close it.
     destinations : sequence of `DestinationConfig` or `Destination`
         Configured destinations (disabled ones are ignored).
     worker_id : `str`, optional
@@ -82,13 +80,19 @@ class DeliveryService:
         Result callbacks (see module docstring).
     on_ledger_error : callable, optional
         Called with the exception when the ledger is unreachable.
+    log : `logging.Logger`, optional
+        Parent logger, e.g. a child of the CSC's log so that delivery's
+        retries and failures become SAL ``logMessage`` events. The service,
+        its tracker, its workers and the destinations it builds from
+        configurations each log to a child of it. Default: each module's
+        logger.
     """
 
     manifest_item = MANIFEST_ITEM
 
     def __init__(
         self,
-        ledger: Ledger,
+        runner: LedgerRunner,
         destinations: Sequence[DestinationConfig | Destination],
         *,
         worker_id: str | None = None,
@@ -99,9 +103,10 @@ class DeliveryService:
         on_image_archived: ResultCallback[ImageArchived] | None = None,
         on_file_delivered: ResultCallback[FileDelivered] | None = None,
         on_ledger_error: ResultCallback[Exception] | None = None,
+        log: logging.Logger | None = None,
     ) -> None:
-        self.ledger = ledger
-        built = [d if isinstance(d, Destination) else Destination(d) for d in destinations]
+        self.runner = runner
+        built = [d if isinstance(d, Destination) else Destination(d, log=log) for d in destinations]
         names = [d.name for d in built]
         if len(set(names)) != len(names):
             raise ValueError(f"Destination names must be unique, got {names}")
@@ -112,18 +117,57 @@ class DeliveryService:
         self.exclusive = exclusive
         self.poll_interval = poll_interval
         self.ingest_batch_size = ingest_batch_size
-        self.on_image_in_oods = on_image_in_oods
-        self.on_image_archived = on_image_archived
-        self.on_file_delivered = on_file_delivered
-        self.on_ledger_error = on_ledger_error
-        transfer_threads = sum(d.config.concurrency for d in self.destinations.values())
-        self._io_pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=transfer_threads + 2 * len(self.destinations) + 1, thread_name_prefix="delivery-io"
+        self.log = _log if log is None else log.getChild(type(self).__name__)
+        self._parent_log = log
+        self.tracker = DeliveryTracker(
+            runner,
+            self.archive_destinations,
+            on_image_in_oods=on_image_in_oods,
+            on_image_archived=on_image_archived,
+            on_file_delivered=on_file_delivered,
+            on_ledger_error=on_ledger_error,
+            log=log,
         )
-        self._db_pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="delivery-db")
         self._workers: dict[str, DestinationWorker] = {}
-        self._images: dict[str, ImageRecord] = {}
         self._started = False
+
+    # ------------------------------------------------------------------ callbacks (held by the tracker)
+
+    @property
+    def on_image_in_oods(self) -> ResultCallback[ImageInOods] | None:
+        """Called with an `ImageInOods` per detector at each ``oods`` destination."""
+        return self.tracker.on_image_in_oods
+
+    @on_image_in_oods.setter
+    def on_image_in_oods(self, callback: ResultCallback[ImageInOods] | None) -> None:
+        self.tracker.on_image_in_oods = callback
+
+    @property
+    def on_image_archived(self) -> ResultCallback[ImageArchived] | None:
+        """Called with an `ImageArchived` once per exposure."""
+        return self.tracker.on_image_archived
+
+    @on_image_archived.setter
+    def on_image_archived(self, callback: ResultCallback[ImageArchived] | None) -> None:
+        self.tracker.on_image_archived = callback
+
+    @property
+    def on_file_delivered(self) -> ResultCallback[FileDelivered] | None:
+        """Called with a `FileDelivered` per item and destination."""
+        return self.tracker.on_file_delivered
+
+    @on_file_delivered.setter
+    def on_file_delivered(self, callback: ResultCallback[FileDelivered] | None) -> None:
+        self.tracker.on_file_delivered = callback
+
+    @property
+    def on_ledger_error(self) -> ResultCallback[Exception] | None:
+        """Called with the exception when the ledger is unreachable."""
+        return self.tracker.on_ledger_error
+
+    @on_ledger_error.setter
+    def on_ledger_error(self, callback: ResultCallback[Exception] | None) -> None:
+        self.tracker.on_ledger_error = callback
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,37 +175,40 @@ class DeliveryService:
         """Start a worker per destination and resume unfinished work from the ledger."""
         if self._started:
             return
+        ledger = self.runner.ledger
         if self.exclusive:
             for name in self.destinations:
-                released = await self._db(self.ledger.release_claims, name)
+                released = await self.runner.run(ledger.release_claims, name)
                 if released:
-                    _log.info(
+                    self.log.info(
                         "Destination %s: took over %d unfinished items of a previous run", name, released
                     )
-        added = await self._db(self.ledger.requeue_unqueued, list(self.destinations))
+        added = await self.runner.run(ledger.requeue_unqueued, list(self.destinations))
         if added:
-            _log.info("Queued %d files of unfinished images for destinations that did not have them", added)
+            self.log.info(
+                "Queued %d files of unfinished images for destinations that did not have them", added
+            )
         for name, destination in self.destinations.items():
-            worker = DestinationWorker(self, destination)
+            worker = DestinationWorker(
+                self.runner,
+                destination,
+                self.tracker,
+                worker_id=self.worker_id,
+                poll_interval=self.poll_interval,
+                ingest_batch_size=self.ingest_batch_size,
+                log=self._parent_log,
+            )
             self._workers[name] = worker
             worker.start()
         self._started = True
-        for image in await self._db(self.ledger.unfinished_images):
-            await self._check_archived(image.name)
+        for image in await self.runner.run(ledger.unfinished_images):
+            await self.tracker.check_archived(image.name)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop the workers (running transfers get ``timeout`` s to finish) and close."""
+        """Stop the workers (running transfers get ``timeout`` s to finish) and
+        close the destinations. The ledger runner stays open."""
         await asyncio.gather(*(w.stop(timeout) for w in self._workers.values()))
         self._workers.clear()
-        for destination in self.destinations.values():
-            try:
-                await asyncio.wait_for(self._io(destination.close), timeout)
-            except TimeoutError:
-                _log.warning(
-                    "Destination %s: its Butler did not close within %s s", destination.name, timeout
-                )
-        self._io_pool.shutdown(wait=False, cancel_futures=True)
-        self._db_pool.shutdown(wait=False, cancel_futures=True)
         self._started = False
 
     async def __aenter__(self) -> DeliveryService:
@@ -195,8 +242,8 @@ class DeliveryService:
         check_image(camera, day_obs, obsid)
         for name in expected:
             check_detector_name(name)
-        return await self._db(
-            self.ledger.register_image,
+        return await self.runner.run(
+            self.runner.ledger.register_image,
             obsid,
             camera=camera,
             day_obs=day_obs,
@@ -207,52 +254,75 @@ class DeliveryService:
         )
 
     async def file_written(
-        self, obsid: str, detector: str, path: str, *, size: int | None = None, checksum: str | None = None
+        self,
+        obsid: str,
+        detector: str,
+        path: str,
+        *,
+        size: int | None = None,
+        checksum: str | None = None,
+        measurements: CaptureMeasurements | None = None,
     ) -> None:
-        """A detector's file (and sidecar) is written: queue it for every destination."""
+        """A detector's file (and sidecar) is written: queue it for every destination.
+
+        ``measurements`` (capture timings and pixel statistics, for
+        ``focalPlaneCapture``) are recorded with the file.
+        """
         path = os.path.abspath(path)
-        await self._db(
-            self.ledger.record_capture,
+        # Forwarded only when given, so this works with a ledger that does not record them yet.
+        extra: dict[str, Any] = {} if measurements is None else {"measurements": measurements}
+        await self.runner.run(
+            self.runner.ledger.record_capture,
             obsid,
             detector,
             path=path,
             size=size,
             checksum=checksum,
             destinations=list(self.destinations),
+            **extra,
         )
         self._wake()
 
     async def manifest_written(self, obsid: str, path: str) -> None:
         """The image's ``expectedSensors.json`` is written: queue it for every destination."""
         path = os.path.abspath(path)
-        await self._db(self.ledger.set_manifest, obsid, path, destinations=list(self.destinations))
+        await self.runner.run(
+            self.runner.ledger.set_manifest, obsid, path, destinations=list(self.destinations)
+        )
         self._wake()
 
-    async def capture_failed(self, obsid: str, detector: str, reason: str) -> None:
-        """A detector's capture finally failed (counts as missing for ``imageArchived``)."""
-        await self._db(self.ledger.record_capture_failure, obsid, detector, reason)
-        await self._check_archived(obsid)
+    async def capture_failed(
+        self, obsid: str, detector: str, reason: str, *, status: int | None = None
+    ) -> None:
+        """A detector's capture finally failed (counts as missing for ``imageArchived``).
+
+        ``status`` is the failure's status code (an
+        `~lsst.ts.archiver.ErrorCode` value), recorded with the reason.
+        """
+        extra: dict[str, Any] = {} if status is None else {"status": status}
+        await self.runner.run(self.runner.ledger.record_capture_failure, obsid, detector, reason, **extra)
+        await self.tracker.check_archived(obsid)
 
     # ------------------------------------------------------------------ operator side
 
     async def progress(self, obsid: str) -> ImageProgress:
         """What is still missing for an image at the archive destinations."""
-        return await self._db(self.ledger.progress, obsid, self.archive_destinations)
+        return await self.runner.run(self.runner.ledger.progress, obsid, self.archive_destinations)
 
     async def queue_depths(self) -> dict[str, int]:
         """Destination → items not finished (0 for idle destinations)."""
-        depths = await self._db(self.ledger.queue_depths)
+        depths = await self.runner.run(self.runner.ledger.queue_depths)
         return {name: depths.get(name, 0) for name in self.destinations}
 
     async def pending_summary(self) -> PendingSummary:
         """Backlog for ``archiverHealth`` (queue depth 0 for idle destinations)."""
-        summary = await self._db(self.ledger.pending_summary)
+        summary = await self.runner.run(self.runner.ledger.pending_summary)
         depths = {name: summary.queue_depths.get(name, 0) for name in self.destinations}
         return dataclasses.replace(summary, queue_depths=depths)
 
     async def retry_failed(self, *, destination: str | None = None, obsid: str | None = None) -> int:
         """Re-queue finally failed items; returns how many."""
-        count = await self._db(self.ledger.retry_failed, destination=destination, image=obsid)
+        count = await self.runner.run(self.runner.ledger.retry_failed, destination=destination, image=obsid)
         self._wake()
         return count
 
@@ -266,13 +336,10 @@ class DeliveryService:
         """
         deadline = time.monotonic() + timeout
         while True:
-            left: list[DeliveryRecord] = []
-            for name in self.destinations:
-                left.extend(await self._db(self.ledger.unfinished_deliveries, name))
+            left = await self._unfinished()
             if not left and not any(w.in_flight for w in self._workers.values()):
                 # A claim may have been recorded between the two checks: confirm.
-                for name in self.destinations:
-                    left.extend(await self._db(self.ledger.unfinished_deliveries, name))
+                left = await self._unfinished()
                 if not left:
                     return
             if time.monotonic() > deadline:
@@ -280,123 +347,14 @@ class DeliveryService:
                 raise TimeoutError(f"{len(left)} items still pending after {timeout} s: {summary}")
             await asyncio.sleep(interval)
 
-    # ------------------------------------------------------------------ internals used by workers
+    # ------------------------------------------------------------------
+
+    async def _unfinished(self) -> list[DeliveryRecord]:
+        left: list[DeliveryRecord] = []
+        for name in self.destinations:
+            left.extend(await self.runner.run(self.runner.ledger.unfinished_deliveries, name))
+        return left
 
     def _wake(self) -> None:
         for worker in self._workers.values():
             worker.wake()
-
-    async def _db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db_pool, functools.partial(function, *args, **kwargs))
-
-    async def _io(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._io_pool, functools.partial(function, *args))
-
-    async def _image(self, name: str) -> ImageRecord:
-        image = self._images.get(name)
-        if image is None:
-            image = await self._db(self.ledger.image, name)
-            if len(self._images) > 10_000:
-                self._images.clear()
-            self._images[name] = image
-        return image
-
-    async def _emit(self, callback: ResultCallback[Any] | None, payload: Any) -> None:
-        if callback is None:
-            return
-        try:
-            result = callback(payload)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            _log.exception("Result callback %r failed for %s", callback, payload)
-
-    async def _ledger_failed(self, error: Exception) -> None:
-        _log.error("Ledger unavailable: %s", error)
-        await self._emit(self.on_ledger_error, error)
-
-    async def _item_final(
-        self,
-        destination: Destination,
-        image: ImageRecord,
-        item: DeliveryRecord,
-        status: DeliveryStatus,
-        description: str,
-        uri: str | None,
-        *,
-        check_archive: bool = True,
-    ) -> None:
-        role = destination.config.role
-        await self._emit(
-            self.on_file_delivered,
-            FileDelivered(
-                camera=image.camera,
-                obsid=image.name,
-                item=item.item,
-                destination=destination.name,
-                role=role.value,
-                status=status,
-                description=description,
-                uri=uri,
-                attempts=item.attempts,
-            ),
-        )
-        if item.item != MANIFEST_ITEM and role is DestinationRole.OODS:
-            raft, _, sensor = item.item.partition("_")
-            await self._emit(
-                self.on_image_in_oods,
-                ImageInOods(
-                    camera=image.camera,
-                    obsid=image.name,
-                    raft=raft,
-                    sensor=sensor,
-                    status_code=int(status),
-                    description=description or f"{item.item} ingested into {destination.name}",
-                    destination=destination.name,
-                ),
-            )
-        if check_archive and destination.name in self.archive_destinations:
-            await self._check_archived(image.name)
-
-    async def _check_archived(self, obsid: str) -> None:
-        if not self.archive_destinations:
-            return
-        if not await self._db(self.ledger.is_settled, obsid, self.archive_destinations):
-            return
-        progress = await self._db(self.ledger.progress, obsid, self.archive_destinations)
-        if not progress.complete:
-            return
-        missing = set(progress.capture_failed)
-        reasons = [f"{name}: capture failed: {why}" for name, why in progress.capture_failed.items()]
-        for destination, failed in progress.failed.items():
-            for name, why in failed.items():
-                if name == MANIFEST_ITEM:
-                    continue
-                missing.add(name)
-                reasons.append(f"{name} at {destination}: {why}")
-        expected = progress.expected
-        missing_sorted = [name for name in expected if name in missing]
-        archived = len(expected) - len(missing_sorted)
-        where = ", ".join(self.archive_destinations)
-        if missing_sorted:
-            description = f"{archived} of {len(expected)} files archived in {where}; missing: " + "; ".join(
-                reasons
-            )
-        else:
-            description = f"All {len(expected)} files archived in {where}"
-        status = 0 if not missing_sorted else 1
-        if await self._db(self.ledger.mark_archived, obsid, status, description):
-            await self._emit(
-                self.on_image_archived,
-                ImageArchived(
-                    camera=progress.image.camera,
-                    obsid=obsid,
-                    expected_sensors=len(expected),
-                    archived_sensors=archived,
-                    missing_sensors=":".join(missing_sorted),
-                    status_code=status,
-                    description=description,
-                ),
-            )

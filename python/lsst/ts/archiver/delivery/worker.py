@@ -8,8 +8,14 @@ Two loops per destination, both fed from the ledger:
   groups them by exposure and ingests each group as one batch in a thread.
 
 Failures are retried with the destination's backoff; when attempts run out
-the item is failed with the reason and status code. Nothing here blocks the
-event loop, and a worker never waits for another destination.
+the item is failed with the reason and status code. Every retry and every
+final failure is logged with the destination, obsid, item and reason.
+Final outcomes go to the `DeliveryTracker`, which reports them.
+
+The worker owns its I/O threads (``concurrency`` transfers, one ingest
+batch, one spare for closing the destination), so a slow destination never
+takes threads from another; the ledger is reached only through the shared
+`~lsst.ts.archiver.ledger.LedgerRunner`. Nothing here blocks the event loop.
 """
 
 from __future__ import annotations
@@ -17,18 +23,25 @@ from __future__ import annotations
 __all__ = ["DestinationWorker"]
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
 from ..butler import FileStatus
-from ..ledger import DeliveryRecord, DeliveryStage, DeliveryStatus, ImageRecord, LedgerError
+from ..ledger import (
+    MANIFEST_ITEM,
+    DeliveryRecord,
+    DeliveryStage,
+    DeliveryStatus,
+    LedgerError,
+    LedgerRunner,
+)
 from .destination import Destination
 from .errors import PermanentDeliveryError
-
-if TYPE_CHECKING:
-    from .service import DeliveryService
+from .tracker import DeliveryTracker
 
 _log = logging.getLogger(__name__)
 
@@ -40,16 +53,46 @@ class DestinationWorker:
 
     Parameters
     ----------
-    service : `DeliveryService`
-        The owning service (ledger access, executors, result reporting).
+    runner : `~lsst.ts.archiver.ledger.LedgerRunner`
+        How to reach the ledger.
     destination : `Destination`
         The destination.
+    tracker : `DeliveryTracker`
+        Where final outcomes and ledger failures are reported.
+    worker_id : `str`
+        Identity of this process in claims.
+    poll_interval : `float`, optional
+        How often the idle loops look for due retries (s).
+    ingest_batch_size : `int`, optional
+        Most items one ingest claim takes.
+    log : `logging.Logger`, optional
+        Parent logger (e.g. a child of the CSC's log, so that retries and
+        failures reach SAL); the worker logs to a child of it. Default: this
+        module's logger.
     """
 
-    def __init__(self, service: DeliveryService, destination: Destination) -> None:
-        self.service = service
+    def __init__(
+        self,
+        runner: LedgerRunner,
+        destination: Destination,
+        tracker: DeliveryTracker,
+        *,
+        worker_id: str,
+        poll_interval: float = 0.5,
+        ingest_batch_size: int = 500,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.runner = runner
         self.destination = destination
         self.config = destination.config
+        self.tracker = tracker
+        self.worker_id = worker_id
+        self.poll_interval = poll_interval
+        self.ingest_batch_size = ingest_batch_size
+        self.log = _log if log is None else log.getChild(type(self).__name__)
+        self._io_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.config.concurrency + 2, thread_name_prefix=f"delivery-{self.name}"
+        )
         self._transfer_wake = asyncio.Event()
         self._ingest_wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -79,7 +122,9 @@ class DestinationWorker:
         self._ingest_wake.set()
 
     async def stop(self, timeout: float) -> None:
-        """Stop claiming, let running transfers finish for up to ``timeout`` s, then cancel."""
+        """Stop claiming, let running transfers finish for up to ``timeout`` s,
+        cancel what is left, then close the destination (its Butler and
+        notification sink, again for up to ``timeout`` s)."""
         self._stopping = True
         self.wake()
         pending = set(self._tasks) | set(self._in_flight)
@@ -89,14 +134,17 @@ class DestinationWorker:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=1.0)
+        try:
+            await asyncio.wait_for(self._io(self.destination.close), timeout)
+        except TimeoutError:
+            self.log.warning("Destination %s: its Butler did not close within %s s", self.name, timeout)
+        self._io_pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------
 
-    async def _db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await self.service._db(function, *args, **kwargs)
-
-    async def _io(self, function: Callable[..., T], *args: Any) -> T:
-        return await self.service._io(function, *args)
+    async def _io(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._io_pool, functools.partial(function, *args))
 
     async def _sleep(self, event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -105,17 +153,17 @@ class DestinationWorker:
     async def _claim(self, stage: DeliveryStage, limit: int) -> list[DeliveryRecord]:
         """Claim due items; on a ledger failure report it, back off and return none."""
         try:
-            return await self._db(
-                self.service.ledger.claim,
+            return await self.runner.run(
+                self.runner.ledger.claim,
                 self.name,
                 stage,
-                self.service.worker_id,
+                self.worker_id,
                 limit=limit,
                 lease=self.config.lease,
             )
         except LedgerError as e:
-            await self.service._ledger_failed(e)
-            await asyncio.sleep(self.service.poll_interval)
+            await self.tracker.ledger_error(e)
+            await asyncio.sleep(self.poll_interval)
             return []
 
     # ------------------------------------------------------------------ transfer
@@ -131,37 +179,36 @@ class DestinationWorker:
                 task.add_done_callback(self._transfer_done)
             if claimed and len(claimed) == free:
                 continue
-            await self._sleep(self._transfer_wake, self.service.poll_interval)
+            await self._sleep(self._transfer_wake, self.poll_interval)
 
     def _transfer_done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._transfer_wake.set()
         if not task.cancelled() and task.exception() is not None:
-            _log.error("Destination %s: transfer task failed: %r", self.name, task.exception())
+            self.log.error("Destination %s: transfer task failed: %r", self.name, task.exception())
 
     async def _transfer(self, item: DeliveryRecord) -> None:
-        ledger = self.service.ledger
-        worker = self.service.worker_id
+        ledger = self.runner.ledger
         try:
-            image = await self.service._image(item.image)
+            image = await self.tracker.image(item.image)
             result = await self._io(self.destination.deliver, image, item)
         except PermanentDeliveryError as e:
             await self._give_up(item, DeliveryStatus.TRANSFER_FAILURE, f"Transfer to {self.name} failed: {e}")
             return
         except LedgerError as e:
-            await self.service._ledger_failed(e)
+            await self.tracker.ledger_error(e)
             return
         except Exception as e:
             await self._failed_attempt(
                 item, DeliveryStatus.TRANSFER_FAILURE, f"Transfer to {self.name} failed: {e!r}"
             )
             return
-        ingest = self.destination.ingests and item.item != self.service.manifest_item
+        ingest = self.destination.ingests and item.item != MANIFEST_ITEM
         try:
-            recorded = await self._db(
+            recorded = await self.runner.run(
                 ledger.mark_transferred,
                 item.id,
-                worker,
+                self.worker_id,
                 remote_uri=result.uri,
                 size=result.size,
                 checksum=result.checksum,
@@ -170,24 +217,24 @@ class DestinationWorker:
         except LedgerError as e:
             # The copy is there but not recorded: after the lease the item is
             # transferred again (an idempotent overwrite).
-            await self.service._ledger_failed(e)
+            await self.tracker.ledger_error(e)
             return
         if not recorded:
-            _log.warning(
+            self.log.warning(
                 "Destination %s: lost the claim on %s %s during transfer", self.name, item.image, item.item
             )
             return
         if ingest:
             self._ingest_wake.set()
         else:
-            await self.service._item_final(self.destination, image, item, DeliveryStatus.OK, "", result.uri)
+            await self.tracker.item_final(self.config, image, item, DeliveryStatus.OK, "", result.uri)
 
     async def _failed_attempt(self, item: DeliveryRecord, status: DeliveryStatus, reason: str) -> None:
         if self.config.retry.exhausted(item.attempts):
             await self._give_up(item, status, f"{reason} (after {item.attempts} attempts)")
             return
         delay = self.config.retry.delay(item.attempts)
-        _log.info(
+        self.log.info(
             "Destination %s: %s %s attempt %d failed, retry in %.1f s: %s",
             self.name,
             item.image,
@@ -196,23 +243,23 @@ class DestinationWorker:
             delay,
             reason,
         )
-        await self._db(self.service.ledger.mark_retry, item.id, self.service.worker_id, reason, delay=delay)
+        await self.runner.run(self.runner.ledger.mark_retry, item.id, self.worker_id, reason, delay=delay)
 
     async def _give_up(self, item: DeliveryRecord, status: DeliveryStatus, reason: str) -> None:
-        _log.error("Destination %s: %s %s failed: %s", self.name, item.image, item.item, reason)
-        recorded = await self._db(
-            self.service.ledger.mark_failed, item.id, self.service.worker_id, status, reason
+        self.log.error("Destination %s: %s %s failed: %s", self.name, item.image, item.item, reason)
+        recorded = await self.runner.run(
+            self.runner.ledger.mark_failed, item.id, self.worker_id, status, reason
         )
         if recorded:
-            image = await self.service._image(item.image)
-            await self.service._item_final(self.destination, image, item, status, reason, item.remote_uri)
+            image = await self.tracker.image(item.image)
+            await self.tracker.item_final(self.config, image, item, status, reason, item.remote_uri)
 
     # ------------------------------------------------------------------ ingest
 
     async def _ingest_loop(self) -> None:
         while not self._stopping:
             self._ingest_wake.clear()
-            claimed = await self._claim(DeliveryStage.INGEST, self.service.ingest_batch_size)
+            claimed = await self._claim(DeliveryStage.INGEST, self.ingest_batch_size)
             groups: dict[str, list[DeliveryRecord]] = {}
             for item in claimed:
                 groups.setdefault(item.image, []).append(item)
@@ -221,21 +268,21 @@ class DestinationWorker:
                 try:
                     await self._ingest(name, items)
                 except LedgerError as e:
-                    await self.service._ledger_failed(e)
-                    await asyncio.sleep(self.service.poll_interval)
+                    await self.tracker.ledger_error(e)
+                    await asyncio.sleep(self.poll_interval)
                 except Exception:
-                    _log.exception(
+                    self.log.exception(
                         "Destination %s: unexpected error ingesting %s; will retry", self.name, name
                     )
-                    await asyncio.sleep(self.service.poll_interval)
+                    await asyncio.sleep(self.poll_interval)
                 finally:
                     self._ingesting -= 1
             if claimed:
                 continue
-            await self._sleep(self._ingest_wake, self.service.poll_interval)
+            await self._sleep(self._ingest_wake, self.poll_interval)
 
     async def _ingest(self, name: str, items: list[DeliveryRecord]) -> None:
-        image: ImageRecord = await self.service._image(name)
+        image = await self.tracker.image(name)
         try:
             report = await self._io(self.destination.ingest, items)
         except Exception as e:
@@ -244,16 +291,10 @@ class DestinationWorker:
                 await self._failed_attempt(item, DeliveryStatus.INGEST_FAILURE, reason)
             return
         ok = [item for item, result in zip(items, report.files, strict=True) if result.ok]
-        recorded = await self._db(
-            self.service.ledger.mark_ingested_many, [item.id for item in ok], self.service.worker_id
+        recorded = await self.runner.run(
+            self.runner.ledger.mark_ingested_many, [item.id for item in ok], self.worker_id
         )
-        for item in ok:
-            if item.id in recorded:
-                await self.service._item_final(
-                    self.destination, image, item, DeliveryStatus.OK, "", item.remote_uri, check_archive=False
-                )
-        if recorded and self.name in self.service.archive_destinations:
-            await self.service._check_archived(name)
+        await self.tracker.items_ingested(self.config, image, [item for item in ok if item.id in recorded])
         for item, result in zip(items, report.files, strict=True):
             if result.ok:
                 continue

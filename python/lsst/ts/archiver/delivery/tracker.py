@@ -1,0 +1,250 @@
+"""`DeliveryTracker`: turns delivery outcomes into results and reports them.
+
+Destination workers tell the tracker when an item reaches its final state
+at their destination (`DeliveryTracker.item_final`,
+`~DeliveryTracker.items_ingested`) and when the ledger cannot be reached
+(`~DeliveryTracker.ledger_error`). The tracker reports:
+
+* ``on_file_delivered(FileDelivered)`` for every item at every destination;
+* ``on_image_in_oods(ImageInOods)`` for every detector file at an ``oods``
+  destination;
+* ``on_image_archived(ImageArchived)`` once per exposure, when the archive
+  destinations hold every expected file or the rest finally failed (the
+  ledger's `~lsst.ts.archiver.ledger.Ledger.mark_archived` makes it once,
+  across restarts and processes);
+* ``on_ledger_error(Exception)`` when the ledger is unreachable.
+
+Callbacks run on the event loop and may be coroutine functions; one that
+raises is logged and does not stop delivery. The tracker never calls back
+into the workers: results flow from the workers through it to the caller.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DeliveryTracker"]
+
+import inspect
+import logging
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from ..ledger import MANIFEST_ITEM, DeliveryRecord, DeliveryStatus, ImageRecord, LedgerRunner
+from .config import DestinationConfig, DestinationRole
+from .results import FileDelivered, ImageArchived, ImageInOods, ResultCallback
+
+_log = logging.getLogger(__name__)
+
+IMAGE_CACHE_SIZE = 10_000
+"""Most image records kept in memory (the cache is emptied when it is full)."""
+
+
+class DeliveryTracker:
+    """Report the results of delivery (see module docstring).
+
+    Parameters
+    ----------
+    runner : `~lsst.ts.archiver.ledger.LedgerRunner`
+        How to reach the ledger.
+    archive_destinations : collection of `str`
+        Names of the destinations that decide when an exposure is archived.
+    on_image_in_oods, on_image_archived, on_file_delivered : callables, optional
+        Result callbacks (see module docstring).
+    on_ledger_error : callable, optional
+        Called with the exception when the ledger is unreachable.
+    log : `logging.Logger`, optional
+        Parent logger (e.g. a child of the CSC's log, so that the lines
+        reach SAL); the tracker logs to a child of it. Default: this
+        module's logger.
+    """
+
+    def __init__(
+        self,
+        runner: LedgerRunner,
+        archive_destinations: Collection[str],
+        *,
+        on_image_in_oods: ResultCallback[ImageInOods] | None = None,
+        on_image_archived: ResultCallback[ImageArchived] | None = None,
+        on_file_delivered: ResultCallback[FileDelivered] | None = None,
+        on_ledger_error: ResultCallback[Exception] | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.runner = runner
+        self.archive_destinations: tuple[str, ...] = tuple(archive_destinations)
+        self.on_image_in_oods = on_image_in_oods
+        self.on_image_archived = on_image_archived
+        self.on_file_delivered = on_file_delivered
+        self.on_ledger_error = on_ledger_error
+        self.log = _log if log is None else log.getChild(type(self).__name__)
+        self._images: dict[str, ImageRecord] = {}
+
+    async def image(self, obsid: str) -> ImageRecord:
+        """The ledger's record of an image (cached: it does not change once registered).
+
+        Raises
+        ------
+        lsst.ts.archiver.ledger.UnknownImageError
+            If the image is not in the ledger.
+        lsst.ts.archiver.ledger.LedgerError
+            If the ledger is unreachable.
+        """
+        image = self._images.get(obsid)
+        if image is None:
+            image = await self.runner.run(self.runner.ledger.image, obsid)
+            if len(self._images) >= IMAGE_CACHE_SIZE:
+                self._images.clear()
+            self._images[obsid] = image
+        return image
+
+    async def item_final(
+        self,
+        destination: DestinationConfig,
+        image: ImageRecord,
+        item: DeliveryRecord,
+        status: DeliveryStatus,
+        description: str = "",
+        uri: str | None = None,
+    ) -> None:
+        """An item reached its final state at a destination (recorded in the ledger).
+
+        Reports it, and if the destination is an archive destination checks
+        whether the exposure is now archived.
+
+        Parameters
+        ----------
+        destination : `DestinationConfig`
+            The destination.
+        image : `~lsst.ts.archiver.ledger.ImageRecord`
+            The item's image.
+        item : `~lsst.ts.archiver.ledger.DeliveryRecord`
+            The item (as claimed).
+        status : `~lsst.ts.archiver.ledger.DeliveryStatus`
+            OK or why it finally failed.
+        description : `str`, optional
+            The reason of a failure.
+        uri : `str`, optional
+            Where the item is at the destination.
+        """
+        await self._report(destination, image, item, status, description, uri)
+        if destination.name in self.archive_destinations:
+            await self.check_archived(image.name)
+
+    async def items_ingested(
+        self, destination: DestinationConfig, image: ImageRecord, items: Sequence[DeliveryRecord]
+    ) -> None:
+        """Items of one exposure are ingested (done) at a destination.
+
+        Reports each, then checks once whether the exposure is archived.
+        """
+        for item in items:
+            await self._report(destination, image, item, DeliveryStatus.OK, "", item.remote_uri)
+        if items and destination.name in self.archive_destinations:
+            await self.check_archived(image.name)
+
+    async def check_archived(self, obsid: str) -> None:
+        """Report ``imageArchived`` if the exposure is settled at every archive destination.
+
+        Settled means every expected file is there or finally failed (in
+        capture or delivery). The ledger records the outcome once; only the
+        caller that records it reports it.
+
+        Raises
+        ------
+        lsst.ts.archiver.ledger.LedgerError
+            If the ledger is unreachable.
+        """
+        if not self.archive_destinations:
+            return
+        ledger = self.runner.ledger
+        if not await self.runner.run(ledger.is_settled, obsid, self.archive_destinations):
+            return
+        progress = await self.runner.run(ledger.progress, obsid, self.archive_destinations)
+        if not progress.complete:
+            return
+        missing = set(progress.capture_failed)
+        reasons = [f"{name}: capture failed: {why}" for name, why in progress.capture_failed.items()]
+        for destination, failed in progress.failed.items():
+            for name, why in failed.items():
+                if name == MANIFEST_ITEM:
+                    continue
+                missing.add(name)
+                reasons.append(f"{name} at {destination}: {why}")
+        expected = progress.expected
+        missing_sorted = [name for name in expected if name in missing]
+        archived = len(expected) - len(missing_sorted)
+        where = ", ".join(self.archive_destinations)
+        if missing_sorted:
+            description = f"{archived} of {len(expected)} files archived in {where}; missing: " + "; ".join(
+                reasons
+            )
+        else:
+            description = f"All {len(expected)} files archived in {where}"
+        status = 0 if not missing_sorted else 1
+        if await self.runner.run(ledger.mark_archived, obsid, status, description):
+            await self._emit(
+                self.on_image_archived,
+                ImageArchived(
+                    camera=progress.image.camera,
+                    obsid=obsid,
+                    expected_sensors=len(expected),
+                    archived_sensors=archived,
+                    missing_sensors=":".join(missing_sorted),
+                    status_code=status,
+                    description=description,
+                ),
+            )
+
+    async def ledger_error(self, error: Exception) -> None:
+        """The ledger could not be reached: log it and report it."""
+        self.log.error("Ledger unavailable: %s", error)
+        await self._emit(self.on_ledger_error, error)
+
+    # ------------------------------------------------------------------
+
+    async def _report(
+        self,
+        destination: DestinationConfig,
+        image: ImageRecord,
+        item: DeliveryRecord,
+        status: DeliveryStatus,
+        description: str,
+        uri: str | None,
+    ) -> None:
+        role = destination.role
+        await self._emit(
+            self.on_file_delivered,
+            FileDelivered(
+                camera=image.camera,
+                obsid=image.name,
+                item=item.item,
+                destination=destination.name,
+                role=role.value,
+                status=status,
+                description=description,
+                uri=uri,
+                attempts=item.attempts,
+            ),
+        )
+        if item.item != MANIFEST_ITEM and role is DestinationRole.OODS:
+            raft, _, sensor = item.item.partition("_")
+            await self._emit(
+                self.on_image_in_oods,
+                ImageInOods(
+                    camera=image.camera,
+                    obsid=image.name,
+                    raft=raft,
+                    sensor=sensor,
+                    status_code=int(status),
+                    description=description or f"{item.item} ingested into {destination.name}",
+                    destination=destination.name,
+                ),
+            )
+
+    async def _emit(self, callback: ResultCallback[Any] | None, payload: Any) -> None:
+        if callback is None:
+            return
+        try:
+            result = callback(payload)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            self.log.exception("Result callback %r failed for %s", callback, payload)
