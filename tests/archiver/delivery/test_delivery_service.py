@@ -10,7 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from delivery_test_support import (
     Exposure,
@@ -22,8 +22,7 @@ from delivery_test_support import (
 )
 
 from lsst.ts.archiver.butler import open_repository, raw_run
-from lsst.ts.archiver.delivery import DeliveryService
-from lsst.ts.archiver.ledger import CaptureMeasurements, DeliveryStage, DeliveryStatus, Ledger, LedgerRunner
+from lsst.ts.archiver.ledger import CaptureMeasurements, CaptureState, DeliveryStage, DeliveryStatus, Ledger
 
 
 def read_raw(repo: Path, exposure: Exposure, detector: str) -> Any:
@@ -306,47 +305,27 @@ async def test_a_stopped_service_can_be_started_again(
     assert [a.obsid for a in results["archived"]] == [first.obsid, second.obsid]
 
 
-class CallRecorder:
-    """Stands in for the ledger: records the capture calls it gets."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-
-    def record_capture(self, *args: Any, **kwargs: Any) -> None:
-        self.calls.append(("record_capture", args, kwargs))
-
-    def record_capture_failure(self, *args: Any, **kwargs: Any) -> None:
-        self.calls.append(("record_capture_failure", args, kwargs))
-
-    def is_settled(self, name: str, destinations: Any) -> bool:
-        return False
-
-
-async def test_capture_measurements_and_failure_status_are_forwarded_to_the_ledger(tmp_path: Path) -> None:
-    recorder = CallRecorder()
-    runner = LedgerRunner(cast(Ledger, recorder))
-    service = DeliveryService(runner, [destination("copy", "copy", str(tmp_path))])
+async def test_capture_measurements_and_failure_status_reach_the_ledger(
+    tmp_path: Path, exposure_factory: Callable[..., Exposure], results: dict[str, list[Any]]
+) -> None:
+    exposure = exposure_factory(detectors=["R22_S11", "R22_S12", "R22_S20"])
     measurements = CaptureMeasurements(retrieval_time=1.5, write_time=0.25, median_signal=20000.0, noise=4.5)
-    try:
-        await service.file_written(
-            "CC_O_20261123_000001", "R22_S11", "a.fits", size=10, measurements=measurements
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
+        service = make_service(runner, [destination("copy", "copy", str(tmp_path))], results)
+        await service.register_image(
+            exposure.obsid, camera=exposure.instrument, day_obs=exposure.day_obs, expected=exposure.expected
         )
-        await service.file_written("CC_O_20261123_000001", "R22_S12", "b.fits")
-        await service.capture_failed("CC_O_20261123_000001", "R22_S20", "DAQ timeout", status=12)
-        await service.capture_failed("CC_O_20261123_000001", "R22_S21", "bad source")
-    finally:
-        runner.close()
-    (_, args, with_measurements), (_, _, without), (_, failed, with_status), (_, _, no_status) = (
-        recorder.calls
-    )
-    assert args == ("CC_O_20261123_000001", "R22_S11")
-    assert with_measurements["measurements"] is measurements and with_measurements["size"] == 10
-    assert with_measurements["path"] == os.path.abspath("a.fits") and with_measurements["destinations"] == [
-        "copy"
-    ]
-    assert "measurements" not in without  # not given: not forwarded (the ledger's default)
-    assert failed == ("CC_O_20261123_000001", "R22_S20", "DAQ timeout") and with_status == {"status": 12}
-    assert no_status == {}
+        files = exposure.files
+        await service.file_written(
+            exposure.obsid, "R22_S11", str(files["R22_S11"]), measurements=measurements
+        )
+        await service.file_written(exposure.obsid, "R22_S12", str(files["R22_S12"]))
+        await service.capture_failed(exposure.obsid, "R22_S20", "DAQ source unreadable", status=12)
+        detectors = {d.name: d for d in ledger.detectors(exposure.obsid)}
+    assert detectors["R22_S11"].measurements == measurements
+    assert detectors["R22_S12"].measurements is None
+    failed = detectors["R22_S20"]
+    assert (failed.state, failed.error, failed.status) == (CaptureState.FAILED, "DAQ source unreadable", 12)
 
 
 async def _sleep(seconds: float) -> None:

@@ -35,7 +35,6 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ..ledger import (
     MANIFEST_ITEM,
@@ -269,8 +268,6 @@ class DeliveryService:
         ``focalPlaneCapture``) are recorded with the file.
         """
         path = os.path.abspath(path)
-        # Forwarded only when given, so this works with a ledger that does not record them yet.
-        extra: dict[str, Any] = {} if measurements is None else {"measurements": measurements}
         await self.runner.run(
             self.runner.ledger.record_capture,
             obsid,
@@ -279,7 +276,7 @@ class DeliveryService:
             size=size,
             checksum=checksum,
             destinations=list(self.destinations),
-            **extra,
+            measurements=measurements,
         )
         self._wake()
 
@@ -299,8 +296,9 @@ class DeliveryService:
         ``status`` is the failure's status code (an
         `~lsst.ts.archiver.ErrorCode` value), recorded with the reason.
         """
-        extra: dict[str, Any] = {} if status is None else {"status": status}
-        await self.runner.run(self.runner.ledger.record_capture_failure, obsid, detector, reason, **extra)
+        await self.runner.run(
+            self.runner.ledger.record_capture_failure, obsid, detector, reason, status=status
+        )
         await self.tracker.check_archived(obsid)
 
     # ------------------------------------------------------------------ operator side
