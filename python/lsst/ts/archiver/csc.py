@@ -34,7 +34,7 @@ from .error_codes import ArchiverFault, ErrorCode
 from .health import HealthMonitor
 from .ledger import LedgerError, LedgerRunner, Trigger
 from .maintenance import MaintenanceLoop
-from .pipeline import HeaderTracker, exposure_metadata_from_events
+from .pipeline import HeaderTracker, LiveTrigger
 from .reporting import ArchiverReporter
 from .runtime import ArchiverRuntime
 
@@ -95,6 +95,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._health: HealthMonitor | None = None
         self._maintenance: MaintenanceLoop | None = None
         self._catch_up: CatchUpScheduler | None = None
+        self._live_trigger: LiveTrigger | None = None
         self._open_fault: ArchiverFault | None = None
         self._background: set[asyncio.Task[typing.Any]] = set()
         self._start_integration: collections.OrderedDict[str, typing.Any] = collections.OrderedDict()
@@ -243,15 +244,12 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             create_store=bool(self.simulation_mode),
         )
         self.runtime = runtime
+        self._live_trigger = LiveTrigger(self.camera, runtime.pipeline, runtime.runner, self.log)
         self._catch_up = CatchUpScheduler(
             runtime.store, config.daq.folder, runtime.runner, runtime.pipeline, config.catch_up, log=self.log
         )
-        self._health = HealthMonitor(
-            runtime,
-            self.tel_archiverHealth.set_write,
-            self._fault_soon,
-            self.log,  # type: ignore[attr-defined]
-        )
+        write_health = self.tel_archiverHealth.set_write  # type: ignore[attr-defined]
+        self._health = HealthMonitor(runtime, write_health, self._fault_soon, self.log)
         self._health.start()
         self._maintenance = MaintenanceLoop(runtime, self.worker_id, self.log)
         self._maintenance.start()
@@ -298,7 +296,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         for loop in (self._health, self._maintenance):
             if loop is not None:
                 await loop.stop()
-        self._health = self._maintenance = self._catch_up = None
+        self._health = self._maintenance = self._catch_up = self._live_trigger = None
         runtime, self.runtime = self.runtime, None
         if runtime is not None:
             await runtime.close()
@@ -317,38 +315,20 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self.headers.announce(data.id, data.url, data.checkSum)
 
     async def _end_of_image_callback(self, data: typing.Any) -> None:
-        obsid = data.imageName
-        try:
-            name = ImageName.parse(obsid)
-        except InvalidImageNameError as e:
-            self.log.error(f"endOfImageTelemetry with a bad imageName: {e}; ignored")
-            return
-        if name.camera_code != self.camera.camera_code:
-            self.log.warning(f"endOfImageTelemetry for {obsid}, not a {self.camera.name} image; ignored")
-            return
-        metadata = exposure_metadata_from_events(data, self._start_integration.pop(obsid, None))
-        runtime = self.runtime
-        if runtime is None:
+        start_integration = self._start_integration.pop(data.imageName, None)
+        trigger = self._live_trigger
+        if trigger is None:
             self.log.warning(
-                f"{obsid} announced in state {self.summary_state.name}: not recorded; "
+                f"{data.imageName} announced in state {self.summary_state.name}: not recorded; "
                 "archive it later with catchUp or archiveImage"
             )
             return
         try:
-            known = await runtime.runner.run(runtime.ledger.has_image, obsid)
-        except LedgerError as e:
-            self._fault_soon(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}")
-            return
-        if known or runtime.pipeline.is_active(obsid):
-            self.log.warning(f"Duplicate endOfImageTelemetry for {obsid} (already in the ledger); ignored")
-            return
-        if self.summary_state == salkit.State.ENABLED:
-            runtime.pipeline.start_image(obsid, trigger=Trigger.LIVE, metadata=metadata, wait_for_header=True)
-        else:
-            await runtime.pipeline.record_only(obsid, metadata=metadata)
-            self.log.info(
-                f"{obsid} announced while {self.summary_state.name}: recorded, archived when enabled"
+            await trigger.end_of_image(
+                data, start_integration, enabled=self.summary_state == salkit.State.ENABLED
             )
+        except ArchiverFault as fault:
+            self._fault_soon(fault.code, fault.report)
 
     # ------------------------------------------------------------------ commands
 

@@ -11,21 +11,18 @@ __all__ = ["HEALTH_INTERVAL", "HealthMonitor", "HealthSample", "queue_depth_arra
 
 import asyncio
 import logging
-import shutil
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from .config_schema import MAX_DESTINATIONS
-from .error_codes import ErrorCode
+from .error_codes import ArchiverFault, ErrorCode
 from .ledger import CaptureState, Ledger, LedgerError
 from .reporting import FaultCallback
 from .runtime import ArchiverRuntime
 
 HEALTH_INTERVAL = 1.0
 """Seconds between ``archiverHealth`` samples."""
-
-_GB = 1e9
 
 
 @dataclass(frozen=True)
@@ -131,19 +128,11 @@ class HealthMonitor:
         except Exception as e:
             self.fault(ErrorCode.DAQ_STORE_UNAVAILABLE, f"DAQ store unavailable: {e}")
             return None
-        staging = config.staging
         try:
-            free = (await asyncio.to_thread(shutil.disk_usage, staging.directory)).free / _GB
-        except OSError as e:
-            self.fault(ErrorCode.STAGING_NOT_WRITABLE, f"Staging area {staging.directory} unavailable: {e}")
+            free = await asyncio.to_thread(runtime.staging.require_free_space, config.staging.min_free_space)
+        except ArchiverFault as fault:
+            self.fault(fault.code, fault.report)
             return None
-        if free < staging.min_free_space:
-            self.fault(
-                ErrorCode.STAGING_FULL,
-                f"Staging area {staging.directory} has {free:.1f} GB free, below min_free_space "
-                f"{staging.min_free_space} GB; free space there (archived images are removed "
-                "after cleanup.retention hours)",
-            )
         return HealthSample(
             imagesPending=images,
             detectorsPending=detectors,

@@ -12,3 +12,4 @@ and cleanup are `lsst.ts.archiver.staging`. Nothing here imports salkit.
 from .camera_events import *  # noqa: F403
 from .headers import *  # noqa: F403
 from .image_pipeline import *  # noqa: F403
+from .triggers import *  # noqa: F403
