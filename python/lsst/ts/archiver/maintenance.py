@@ -95,6 +95,7 @@ class MaintenanceLoop:
                 ),
                 ledger=self.runtime.ledger,
                 holder=f"{self.holder}:{os.getpid()}",
+                log=self.log,
             )
             self._cleaners[destination.name] = cleaner
         try:
