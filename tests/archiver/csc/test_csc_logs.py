@@ -45,3 +45,18 @@ async def test_a_destination_failure_reaches_a_remote_as_log_messages(tmp_path: 
     assert retry.name.startswith(csc.log.name), "the delivery logger is a child of the CSC's"
     assert "retry in" in retry.message and "does not exist" in retry.message
     assert archived.statusCode == 1 and archived.missingSensors == "R00_S00"
+
+
+async def test_archiver_health_is_written_while_disabled_without_error_messages(tmp_path: Path) -> None:
+    EmulatedDaqStore(tmp_path / "daq", "lat").close()
+    config_dir = write_config_dir("ATArchiver", tmp_path)
+    async with running_archiver("ATArchiver", config_dir) as (csc, remote, log):
+        messages: list[Any] = []
+        remote.evt_logMessage.callback = messages.append  # type: ignore[attr-defined]
+        await remote.cmd_disable.start(timeout=STD_TIMEOUT)  # delivery stops, the runtime stays open
+        samples: list[Any] = []
+        remote.tel_archiverHealth.callback = samples.append  # type: ignore[attr-defined]
+        await wait_until(lambda: len(samples) >= 3, what="3 archiverHealth samples while DISABLED")
+    assert all(s.imagesPending == 0 and s.freeSpace > 0 for s in samples)
+    errors = [m.message for m in messages if m.level >= 30]
+    assert errors == []
