@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 
 from lsst.ts.archiver.pipeline import HeaderTracker, exposure_metadata_from_events, parse_additional_keys
+from lsst.ts.archiver.pipeline.header_policy import HeaderFetchPolicy
 
 NAME = "CC_O_20261123_000042"
+
+
+def files_under(root: Path) -> HeaderFetchPolicy:
+    """A policy that allows file:// headers under ``root`` only."""
+    return HeaderFetchPolicy(schemes=frozenset({"file"}), file_root=str(root))
 
 
 def end_of_image(**overrides: object) -> types.SimpleNamespace:
@@ -66,7 +72,7 @@ def test_start_integration_supplies_missing_additional_keys() -> None:
 async def test_header_announced_before_the_wait_is_fetched_and_checked(tmp_path: Path) -> None:
     path = tmp_path / "h.yaml"
     path.write_text("PRIMARY:\n- {keyword: OBSID, value: X}\n")
-    tracker = HeaderTracker()
+    tracker = HeaderTracker(policy=files_under(tmp_path))
     tracker.announce(NAME, path.as_uri(), hashlib.md5(path.read_bytes()).hexdigest())
     header = await tracker.header_for(NAME, timeout=0.1)
     assert header.text == path.read_text() and header.problem is None
@@ -75,7 +81,7 @@ async def test_header_announced_before_the_wait_is_fetched_and_checked(tmp_path:
 async def test_header_announced_during_the_wait_ends_it(tmp_path: Path) -> None:
     path = tmp_path / "h.yaml"
     path.write_text("PRIMARY:\n- {keyword: OBSID, value: X}\n")
-    tracker = HeaderTracker()
+    tracker = HeaderTracker(policy=files_under(tmp_path))
     waiting = asyncio.create_task(tracker.header_for(NAME, timeout=10))
     await asyncio.sleep(0.05)
     tracker.announce(NAME, path.as_uri())
@@ -84,7 +90,7 @@ async def test_header_announced_during_the_wait_ends_it(tmp_path: Path) -> None:
 
 
 async def test_missing_unreadable_and_corrupt_headers_say_why(tmp_path: Path) -> None:
-    tracker = HeaderTracker()
+    tracker = HeaderTracker(policy=files_under(tmp_path))
     assert (await tracker.header_for(NAME, timeout=0.05)).problem == "no header after 0.05 s"
     tracker.announce(NAME, (tmp_path / "missing.yaml").as_uri())
     assert (await tracker.header_for(NAME, timeout=0)).problem == "header file unreadable"
@@ -105,7 +111,7 @@ def test_only_the_most_recent_announcements_are_kept() -> None:
 async def test_unusable_headers_are_logged_to_the_given_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tracker = HeaderTracker(log=logging.getLogger("test.HeaderTracker"))
+    tracker = HeaderTracker(policy=files_under(tmp_path), log=logging.getLogger("test.HeaderTracker"))
     path = tmp_path / "h.yaml"
     path.write_text("PRIMARY: []\n")
     with caplog.at_level(logging.WARNING, logger="test.HeaderTracker"):

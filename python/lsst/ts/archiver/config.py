@@ -29,6 +29,7 @@ from typing import Any
 
 from .camera import Camera
 from .delivery import DestinationConfig, DestinationConfigError, DestinationRole, destinations_from_config
+from .pipeline.header_policy import HeaderFetchPolicy
 
 
 class ArchiverConfigError(ValueError):
@@ -80,6 +81,50 @@ class HeaderServiceSettings:
 
     wait_timeout: float
     """Seconds to wait for the header announcement."""
+
+    fetch_policy: HeaderFetchPolicy
+    """Where headers may be fetched from and the limits of one fetch
+    (``allowed_schemes``, ``allowed_hosts``, ``allowed_buckets``,
+    ``file_root``, ``connect_timeout``, ``read_timeout``, ``fetch_timeout``,
+    ``max_size``, ``max_fetches``)."""
+
+    @classmethod
+    def from_validated(
+        cls, header: Mapping[str, Any], camera: Camera, daq_root: str
+    ) -> HeaderServiceSettings:
+        """Build from the validated ``header_service`` object.
+
+        A blank ``file_root`` is the directory that holds ``daq_root``
+        (absolute). The fetch deadline is ``fetch_timeout``, shortened to
+        ``wait_timeout`` when that is positive and shorter.
+
+        Raises
+        ------
+        ArchiverConfigError
+            If an allowed host or the file root is malformed.
+        """
+        wait_timeout = float(header["wait_timeout"])
+        deadline = float(header["fetch_timeout"])
+        if wait_timeout > 0:
+            deadline = min(deadline, wait_timeout)
+        file_root = _absolute(header["file_root"]) if header["file_root"] else os.path.dirname(daq_root)
+        try:
+            policy = HeaderFetchPolicy(
+                schemes=frozenset(header["allowed_schemes"]),
+                hosts=frozenset(header["allowed_hosts"]),
+                buckets=frozenset(header["allowed_buckets"]),
+                file_root=file_root,
+                connect_timeout=float(header["connect_timeout"]),
+                read_timeout=float(header["read_timeout"]),
+                deadline=deadline,
+                max_size=int(header["max_size"]),
+                max_in_flight=int(header["max_fetches"]),
+            )
+        except ValueError as e:
+            raise ArchiverConfigError(f"Bad header_service: {e}") from e
+        return cls(
+            name=header["name"] or camera.header_service_name, wait_timeout=wait_timeout, fetch_policy=policy
+        )
 
 
 @dataclass(frozen=True)
@@ -140,7 +185,8 @@ class ArchiverConfig:
         Raises
         ------
         ArchiverConfigError
-            If a destination is invalid or none is enabled.
+            If a destination is invalid or none is enabled, or the
+            Header Service fetch policy is malformed.
         """
         values: Mapping[str, Any] = config if isinstance(config, Mapping) else vars(config)
         try:
@@ -153,9 +199,10 @@ class ArchiverConfig:
             raise ArchiverConfigError("No enabled destination is configured; files would never leave staging")
         daq, staging, header = values["daq"], values["staging"], values["header_service"]
         cleanup, catch_up = values["cleanup"], values["catch_up"]
+        daq_root = _absolute(daq["root"])
         return cls(
             daq=DaqSettings(
-                root=_absolute(daq["root"]),
+                root=daq_root,
                 partition=daq["partition"] or camera.partition,
                 folder=daq["folder"],
                 wait_timeout=float(daq["wait_timeout"]),
@@ -165,10 +212,7 @@ class ArchiverConfig:
                 min_free_space=float(staging["min_free_space"]),
             ),
             fits=FitsSettings(compress=bool(values["fits"]["compress"]), fsync=bool(values["fits"]["fsync"])),
-            header_service=HeaderServiceSettings(
-                name=header["name"] or camera.header_service_name,
-                wait_timeout=float(header["wait_timeout"]),
-            ),
+            header_service=HeaderServiceSettings.from_validated(header, camera, daq_root),
             destinations=destinations,
             ledger_url=absolute_sqlite_url(values["ledger_url"]),
             workers=int(values["workers"]),

@@ -93,10 +93,27 @@ properties:
         description: Flush every file to disk before announcing it (slower; survives a power cut).
         type: boolean
   header_service:
-    description: The Header Service whose headers are merged into the primary HDU.
+    description: >-
+      The Header Service whose headers are merged into the primary HDU, and the
+      rules for fetching its header files. A header URL that breaks a rule is
+      refused without being contacted; a fetch that fails, times out or is too
+      large is abandoned. In both cases the files are written with the
+      Archiver's own metadata, marked HDRSRC='Archiver' with HDRNOTE saying why,
+      and a warning (logMessage) names the image, the URL and the reason.
     type: object
     additionalProperties: false
-    required: [name, wait_timeout]
+    required:
+      - name
+      - wait_timeout
+      - allowed_schemes
+      - allowed_hosts
+      - allowed_buckets
+      - file_root
+      - connect_timeout
+      - read_timeout
+      - fetch_timeout
+      - max_size
+      - max_fetches
     properties:
       name:
         description: >-
@@ -111,6 +128,78 @@ properties:
           own metadata and marked HDRSRC='Archiver'.
         type: number
         minimum: 0
+      allowed_schemes:
+        description: >-
+          URL schemes a header may be fetched with: https, http (unencrypted),
+          s3 and file. A URL with any other scheme is refused.
+        type: array
+        uniqueItems: true
+        items:
+          type: string
+          enum: [file, http, https, s3]
+      allowed_hosts:
+        description: >-
+          Hosts that http(s) header URLs may name (the site's Header Service or
+          LFA web server, e.g. s3.cp.lsst.org): 'host' allows any port,
+          'host:port' (or '[IPv6]:port') that port only. Compared with the URL's
+          host as written, case-insensitively, and never resolved; any other host
+          (e.g. a cloud metadata address such as 169.254.169.254) is refused
+          without a connection. Redirects are not followed.
+        type: array
+        uniqueItems: true
+        items:
+          type: string
+          minLength: 1
+      allowed_buckets:
+        description: >-
+          S3 buckets that s3 header URLs (s3://bucket/key or
+          s3://profile@bucket/key) may name, e.g. rubinobs-lfa-cp. The endpoint
+          and credentials are found as lsst-resources finds them
+          (LSST_RESOURCES_S3_PROFILE_<profile>, S3_ENDPOINT_URL, AWS variables).
+        type: array
+        uniqueItems: true
+        items:
+          type: string
+          minLength: 1
+      file_root:
+        description: >-
+          Directory that file header URLs must be under, checked once after
+          resolving '..' and again after resolving symlinks; only regular files
+          are read. Blank: the directory that holds daq.root (where the simulated
+          Header Service of --simulate, make demo and the tests writes). To refuse
+          every file URL, leave 'file' out of allowed_schemes.
+        type: string
+      connect_timeout:
+        description: Seconds to wait for a connection to the header's server (http(s), s3).
+        type: number
+        exclusiveMinimum: 0
+      read_timeout:
+        description: >-
+          Seconds to wait for more data once connected (http(s), s3); a server
+          that stops sending for longer is abandoned.
+        type: number
+        exclusiveMinimum: 0
+      fetch_timeout:
+        description: >-
+          Total deadline of one header fetch in seconds (waiting for a free fetch
+          thread, connecting, reading; no retry after it). Shortened to
+          wait_timeout when wait_timeout is positive and shorter.
+        type: number
+        exclusiveMinimum: 0
+      max_size:
+        description: >-
+          Largest header file accepted, in bytes; a larger file is refused and
+          reading stops as soon as the limit is passed.
+        type: integer
+        minimum: 1
+      max_fetches:
+        description: >-
+          Header fetches that may run at once, each in its own thread of a pool
+          used for nothing else; a slow server then delays only the images whose
+          headers it holds.
+        type: integer
+        minimum: 1
+        maximum: 64
   destinations:
     description: >-
       Where every raw file goes (OODS, Data Backbone, Prompt Processing,

@@ -167,6 +167,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         except ArchiverConfigError as e:
             raise salkit.ExpectedError(str(e)) from e
         self._set_header_service(self.config.header_service.name)
+        self.headers.configure(self.config.header_service.fetch_policy)
 
     async def start_phase2(self) -> None:
         """Walk to the initial state; if the Archiver faults on the way, stay up in FAULT."""
