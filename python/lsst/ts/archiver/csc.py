@@ -215,6 +215,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         if self.simulator is not None:
             await self.simulator.close()
             self.simulator = None
+        self.headers.close()
         await super().close_tasks()
 
     def _fault_soon(self, code: ErrorCode, report: str) -> None:
