@@ -30,6 +30,7 @@ from lsst.ts.archiver.error_codes import ErrorCode
 from lsst.ts.archiver.fits import ExposureMetadata
 from lsst.ts.archiver.ledger import CaptureMeasurements, CaptureState, Ledger, LedgerRunner, Trigger
 from lsst.ts.archiver.pipeline import HeaderTracker, ImagePipeline, PipelineSettings
+from lsst.ts.archiver.pipeline.header_policy import HeaderFetchPolicy
 from lsst.ts.archiver.staging import StagingArea
 from lsst.ts.archiver.testing.wait import STD_TIMEOUT, wait_until
 
@@ -387,7 +388,9 @@ async def test_saved_metadata_and_header_are_reused_after_a_restart(harness: Har
     harness.add_image(NAME, locations=["R22/Reb0"])
     header_file = harness.root / "header.yaml"
     header_file.write_text(f"PRIMARY:\n- {{keyword: OBSID, value: {NAME}}}\n")
-    headers = HeaderTracker()
+    headers = HeaderTracker(
+        policy=HeaderFetchPolicy(schemes=frozenset({"file"}), file_root=str(harness.root))
+    )
     headers.announce(NAME, header_file.as_uri(), hashlib.md5(header_file.read_bytes()).hexdigest())
     metadata = ExposureMetadata(obsid=NAME, imgtype="FLAT", exptime=15.0, extra={"REASON": "twilight"})
 
