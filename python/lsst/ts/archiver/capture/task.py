@@ -92,11 +92,14 @@ class DetectorOutcome:
     status : `CaptureStatus`
         Outcome.
     description : `str`
-        The file written, or why it failed (with the offending values).
+        The file written (with its ``HDRNOTE``, if any), or why it failed
+        (with the offending values).
     path : `str` or `None`
-        The raw FITS file, if written.
+        The raw FITS file, if written; for ``METADATA_FAILED`` the file
+        kept in staging under a name no delivery takes
+        (``<name>.untranslated.fits``), for a retry.
     size : `int`
-        Bytes written (0 on failure).
+        Bytes written (0 on failure without a kept file).
     retrieval_time : `float`
         Seconds to read and decode the source (shared by its detectors).
     write_time : `float`
@@ -104,7 +107,12 @@ class DetectorOutcome:
     median_signal, noise : `float`
         Pixel statistics (ADU), NaN if unknown.
     header_merged : `bool`
-        Whether a Header Service header was merged.
+        Whether a Header Service header was merged (False also when the
+        merged header could not be translated and the Archiver's own
+        metadata was written instead).
+    header_note : `str`
+        The file's ``HDRNOTE``: why there is no header, which Header
+        Service values were dropped and why; empty if none.
     """
 
     name: str
@@ -118,6 +126,7 @@ class DetectorOutcome:
     median_signal: float = float("nan")
     noise: float = float("nan")
     header_merged: bool = False
+    header_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,14 @@ Reads one source from the DAQ store by image name, decodes it, and for each
 requested detector merges the header, writes the raw FITS file and its JSON
 sidecar atomically and computes pixel statistics. Every error becomes a
 `CaptureStatus` in the returned outcome; nothing raises.
+
+No Header Service value can cost an image: bad values are dropped for the
+Archiver's own (`~lsst.ts.archiver.fits.KEYWORD_RULES`), a merged header
+that cannot be translated is replaced by the Archiver's own metadata, and
+the outcome's description carries ``HDRNOTE``. Only a file whose own
+metadata cannot be translated ends ``METADATA_FAILED``; it is kept in the
+image's staging directory (`~lsst.ts.archiver.fits.untranslated_file_name`,
+the outcome's ``path``) for a retry.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 __all__ = ["capture_source", "classify_error"]
 
 import dataclasses
+import math
 import os
 import time
 import traceback
@@ -39,9 +48,12 @@ from ..fits import (
     ExposureMetadata,
     FitsWriteError,
     HeaderServiceFile,
+    HeaderSource,
     PixelDataError,
     RawFitsWriter,
+    UntranslatableFileError,
     WritePermissionError,
+    check_value,
     parse_header_file,
 )
 from ..metadata import SidecarError
@@ -52,6 +64,9 @@ from .task import CaptureOptions, CaptureTask, DetectorOutcome, SourceOutcome
 
 SAMPLE_BITS = 18
 """DAQ samples are 18-bit values; the writer may skip its range check."""
+
+DESCRIPTION_NOTE_LENGTH = 1000
+"""Characters of ``HDRNOTE`` repeated in an outcome's description at most."""
 
 # Per-process caches: a worker process serves many tasks.
 _stores: dict[tuple[str, str], DaqStore] = {}
@@ -125,6 +140,10 @@ def _describe(error: BaseException) -> str:
     return text
 
 
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 4] + " ..."
+
+
 def _failed(task: CaptureTask, camera: Camera | None, error: BaseException) -> SourceOutcome:
     status = classify_error(error)
     description = _describe(error)
@@ -135,19 +154,41 @@ def _failed(task: CaptureTask, camera: Camera | None, error: BaseException) -> S
     return SourceOutcome(task.obsid, task.location, tuple(outcomes))
 
 
+def _known(value: float | None) -> float | None:
+    """A camera-event time or duration, or None if unknown or not finite."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _valid_exptime(value: float | None) -> float | None:
+    """``EXPTIME`` from the camera events, or None unless its keyword rule accepts it."""
+    if _known(value) is None:
+        return None
+    try:
+        check_value("EXPTIME", value)
+    except ValueError:
+        return None
+    return value
+
+
 def _with_daq_provenance(
     metadata: ExposureMetadata, image: ImageMetadata, source: SourceMetadata
 ) -> ExposureMetadata:
     cards = source.header_cards()
     # Without camera events (commanded or catch-up archiving, or a restart)
     # the DAQ trigger time is the best estimate of the exposure start.
-    date_beg = metadata.date_beg if metadata.date_beg is not None else image.timestamp
-    date_end = metadata.date_end
-    if date_end is None:
-        date_end = date_beg + (metadata.exptime or 0.0)
+    date_beg = _known(metadata.date_beg)
+    if date_beg is None:
+        date_beg = image.timestamp
     # The DAQ does not know the exposure time; 0 keeps the file ingestible and
     # the primary header says HDRSRC = 'Archiver' (metadata to be corrected).
-    exptime = metadata.exptime if metadata.exptime is not None else 0.0
+    # A value the keyword rules would drop counts as unknown: the file's own
+    # metadata must stay translatable.
+    exptime = _valid_exptime(metadata.exptime)
+    date_end = _known(metadata.date_end)
+    if date_end is None:
+        date_end = date_beg + (exptime or 0.0)
+    if exptime is None:
+        exptime = 0.0
     return dataclasses.replace(
         metadata,
         exptime=exptime,
@@ -187,7 +228,7 @@ def capture_source(task: CaptureTask) -> SourceOutcome:
             try:
                 header = parse_header_file(task.header_text, source=task.header_source or task.obsid)
             except CorruptHeaderError as e:
-                header_problem = f"header file unusable: {e}"[:60]
+                header_problem = f"header file unusable: {e}"
         started = time.monotonic()
         image = store.find_image(task.obsid, options.folder)
         source = image.source(task.location)
@@ -222,6 +263,21 @@ def capture_source(task: CaptureTask) -> SourceOutcome:
                 directory, camera, detector, pixels, metadata, header, header_problem=header_problem
             )
             stats = detector_stats(detector, pixels)
+        except UntranslatableFileError as e:
+            kept = os.path.getsize(e.path) if os.path.exists(e.path) else 0
+            outcomes.append(
+                DetectorOutcome(
+                    name=name,
+                    number=detector.id,
+                    status=CaptureStatus.METADATA_FAILED,
+                    description=_describe(e),
+                    path=e.path,
+                    size=kept,
+                    retrieval_time=retrieval_time,
+                    write_time=time.monotonic() - started,
+                )
+            )
+            continue
         except Exception as e:
             outcomes.append(
                 DetectorOutcome(
@@ -233,19 +289,24 @@ def capture_source(task: CaptureTask) -> SourceOutcome:
                 )
             )
             continue
+        note = "; ".join(written.primary.notes)
+        description = f"{os.path.basename(written.path)} written ({written.size} bytes)"
+        if note:
+            description += f"; HDRNOTE: {_cut(note, DESCRIPTION_NOTE_LENGTH)}"
         outcomes.append(
             DetectorOutcome(
                 name=name,
                 number=detector.id,
                 status=CaptureStatus.OK,
-                description=f"{os.path.basename(written.path)} written ({written.size} bytes)",
+                description=description,
                 path=os.fspath(written.path),
                 size=written.size,
                 retrieval_time=retrieval_time,
                 write_time=time.monotonic() - started,
                 median_signal=stats.median_signal,
                 noise=stats.noise,
-                header_merged=header is not None,
+                header_merged=written.primary.source is HeaderSource.HEADER_SERVICE,
+                header_note=note,
             )
         )
     return SourceOutcome(task.obsid, task.location, tuple(outcomes))

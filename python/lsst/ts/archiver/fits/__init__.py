@@ -16,6 +16,7 @@ from .errors import *  # noqa: F403
 from .extension import *  # noqa: F403
 from .hdu import *  # noqa: F403
 from .header_file import *  # noqa: F403
+from .keyword_rules import *  # noqa: F403
 from .manifest import *  # noqa: F403
 from .pixel_wcs import *  # noqa: F403
 from .primary import *  # noqa: F403

@@ -5,7 +5,10 @@ This module is the single place where the card format rules live (FITS 4.0
 format values (logical and numbers right-justified to column 30, strings
 starting in column 11 with quotes doubled), comments after ``" / "``. Keywords
 that do not fit the standard form are written with the ESO ``HIERARCH``
-convention, as the camera writes e.g. ``HIERARCH STUTTER ROWS``.
+convention, as the camera writes e.g. ``HIERARCH STUTTER ROWS``. A string
+too long for one card (the writer's own ``HDRNOTE``) is written with the
+long-string convention (FITS 4.0 §4.2.1.2: ``&`` and ``CONTINUE`` cards);
+a header holding one also needs `LONGSTRN_CARD`.
 
 Everything here is pure: no I/O, no clocks.
 """
@@ -19,9 +22,12 @@ __all__ = [
     "Card",
     "CardValue",
     "END_CARD",
+    "LONGSTRN_CARD",
     "STANDARD_KEYWORD",
     "format_card",
+    "format_long_string",
     "format_value",
+    "fits_one_card",
     "is_standard_keyword",
     "pad_to_block",
     "render_cards",
@@ -54,6 +60,8 @@ _VALUE_WIDTH = 20  # fixed-format numbers and logicals end in column 30
 END_CARD = b"END" + b" " * (CARD_SIZE - 3)
 """The END card that closes every header."""
 
+_CONTINUED = _MAX_FIXED_STRING - 1  # characters of a continued string per card, before its '&'
+
 
 class Card(NamedTuple):
     """One header card: keyword, value and comment.
@@ -73,6 +81,10 @@ class Card(NamedTuple):
     keyword: str
     value: CardValue
     comment: str = ""
+
+
+LONGSTRN_CARD = Card("LONGSTRN", "OGIP 1.0", "The OGIP long string convention may be used")
+"""``LONGSTRN = 'OGIP 1.0'``: announces continued strings (`format_long_string`)."""
 
 
 def is_standard_keyword(keyword: str) -> bool:
@@ -191,14 +203,88 @@ def format_card(card: Card) -> bytes:
     return line.ljust(CARD_SIZE).encode("ascii")
 
 
+def fits_one_card(value: str) -> bool:
+    """Tell whether a string value fits one standard card (68 characters, quotes doubled)."""
+    return len(value) + value.count("'") <= _MAX_FIXED_STRING
+
+
+def format_long_string(card: Card) -> bytes:
+    """Render a standard card whose string value is too long for one card.
+
+    FITS 4.0 §4.2.1.2 long-string convention: the value is cut into pieces
+    of at most 67 characters (quotes doubled, never split), each but the
+    last ending in ``&``; the first piece goes on the keyword's card, the
+    others on ``CONTINUE`` cards, and the comment (as much as fits) on the
+    last one. Readers (astropy, cfitsio) return the whole string; the
+    header also needs `LONGSTRN_CARD` for ``fitsverify``.
+
+    Parameters
+    ----------
+    card : `Card`
+        A standard keyword with a printable ASCII string value.
+
+    Returns
+    -------
+    card_bytes : `bytes`
+        A multiple of 80 bytes; one card if the value fits one.
+
+    Raises
+    ------
+    ValueError
+        If the keyword is not a standard one or the value or comment is not
+        printable ASCII.
+    """
+    keyword, value, comment = card
+    if not isinstance(value, str) or fits_one_card(value):
+        return format_card(card)
+    if not is_standard_keyword(keyword):
+        raise ValueError(f"long string value of {keyword!r}: only standard keywords may be continued")
+    if not value.isascii() or not value.isprintable():
+        raise ValueError(
+            f"string value {value[:40]!r}... of {keyword} is not printable ASCII; sanitize it first"
+        )
+    if not comment.isascii() or not comment.isprintable():
+        raise ValueError(f"comment {comment!r} of {keyword} is not printable ASCII; sanitize it first")
+    pieces: list[str] = []
+    current = ""
+    for ch in value:
+        width = 2 if ch == "'" else 1
+        if len(current) + current.count("'") + width > _CONTINUED:
+            pieces.append(current)
+            current = ""
+        current += ch
+    pieces.append(current)
+    lines = []
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        quoted = "'" + piece.replace("'", "''") + ("" if last else "&") + "'"
+        head = keyword.ljust(8) + "= " if index == 0 else "CONTINUE  "
+        line = head + quoted
+        if last and comment:
+            room = CARD_SIZE - len(line) - 3
+            if room > 0:
+                line += " / " + comment[:room]
+        lines.append(line.ljust(CARD_SIZE))
+    return "".join(lines).encode("ascii")
+
+
 def pad_to_block(size: int) -> int:
     """Return the number of fill bytes that complete a 2880-byte block."""
     return -size % BLOCK_SIZE
 
 
 def render_cards(cards: list[Card] | tuple[Card, ...]) -> bytes:
-    """Render cards back to back, without END and without padding."""
-    return b"".join(format_card(card) for card in cards)
+    """Render cards back to back, without END and without padding.
+
+    A standard card with a string too long for one card is continued
+    (`format_long_string`); every other card is `format_card`'s.
+    """
+    return b"".join(
+        format_long_string(card)
+        if isinstance(card.value, str) and not fits_one_card(card.value) and is_standard_keyword(card.keyword)
+        else format_card(card)
+        for card in cards
+    )
 
 
 def render_header(cards: list[Card] | tuple[Card, ...]) -> bytes:

@@ -7,10 +7,13 @@ __all__ = [
     "DiskFullError",
     "FitsWriteError",
     "PixelDataError",
+    "UntranslatableFileError",
     "WritePermissionError",
 ]
 
 import os
+
+from ..metadata import SidecarError
 
 
 class FitsWriteError(OSError):
@@ -62,3 +65,24 @@ class CorruptHeaderError(ValueError):
 
 class PixelDataError(ValueError):
     """The pixel arrays handed to the writer do not match the detector."""
+
+
+class UntranslatableFileError(SidecarError):
+    """A raw file was written, but even the Archiver's own metadata of it
+    cannot be translated, so ingest could not take it.
+
+    The file is kept under a name that is not the raw file's
+    (`~lsst.ts.archiver.fits.untranslated_file_name`), without a sidecar,
+    so no delivery picks it up; the capture reports ``METADATA_FAILED``.
+
+    Parameters
+    ----------
+    message : `str`
+        Why the metadata cannot be translated, and where the file is.
+    path : `str` or `os.PathLike`
+        The kept file.
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike[str]) -> None:
+        super().__init__(message)
+        self.path = os.fspath(path)

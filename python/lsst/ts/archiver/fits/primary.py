@@ -14,11 +14,17 @@ Who wins:
 
 A keyword both sides set to different values is a `MergeConflict`; the
 conflicts are returned and logged. Values from both sides are sanitized
-(`sanitize_cards`) and the changes returned.
+(`sanitize_cards`) and checked against their keyword's rule
+(`~lsst.ts.archiver.fits.keyword_rules.KEYWORD_RULES`) before the merge,
+and the changes returned: a Header Service value that is not what its
+keyword needs is dropped, so the writer's value (if any) stays, and the
+drop is listed in ``HDRNOTE`` (``DATE-BEG dropped: 'yesterday' is not an
+ISO date``).
 
-When there is no usable header file (missing, late, corrupt: the caller's
-policy decides), the file is written from the writer's metadata alone and
-marked with ``HDRSRC = 'Archiver'`` plus ``HDRNOTE`` saying why.
+When there is no usable header file (missing, late, corrupt, or its
+metadata cannot be translated: the caller's policy decides), the file is
+written from the writer's metadata alone and marked with
+``HDRSRC = 'Archiver'`` plus ``HDRNOTE`` saying why.
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ __all__ = [
     "MergeConflict",
     "PrimaryHeader",
     "WRITER_OWNED_KEYWORDS",
+    "HDRNOTE_MAX_LENGTH",
+    "bad_value_notes",
     "build_primary_header",
+    "hdrnote_cards",
     "extension_extra_cards",
     "mjd_from_tai_unix",
     "tai_unix_to_isot",
@@ -42,16 +51,19 @@ import enum
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..camera import Camera, Detector, ImageName
 from ..metadata import MARKER_COMMENT, MARKER_KEYWORD
-from .card import COMMENTARY_KEYWORDS, Card, CardValue
+from .card import COMMENTARY_KEYWORDS, LONGSTRN_CARD, Card, CardValue, fits_one_card
 from .header_file import HeaderServiceFile
-from .sanitize import HeaderChange, sanitize_cards
+from .sanitize import HeaderChange, ascii_text, sanitize_cards
 
 _log = logging.getLogger(__name__)
+
+HDRNOTE_MAX_LENGTH = 2000
+"""Characters of ``HDRNOTE`` at most (a long string, continued over cards)."""
 
 HEADER_VERSION = 1
 """Version of the primary-header layout written by ts_archiver (``HEADVER``)."""
@@ -70,6 +82,10 @@ WRITER_OWNED_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 """Keywords for which the writer's value wins over the Header Service's."""
+
+
+_PROVENANCE_KEYWORDS = frozenset({"HDRSRC", "HDRNOTE", "LONGSTRN"})
+"""Only the writer says where the metadata came from."""
 
 
 class HeaderSource(enum.Enum):
@@ -187,12 +203,16 @@ class PrimaryHeader:
         Keywords set differently by the two sides.
     changes : `tuple` [`HeaderChange`, ...]
         What sanitation changed.
+    notes : `tuple` [`str`, ...]
+        What ``HDRNOTE`` says, one entry per fact (why there is no header,
+        each bad value dropped ...); empty without ``HDRNOTE``.
     """
 
     cards: tuple[Card, ...]
     source: HeaderSource
     conflicts: tuple[MergeConflict, ...] = ()
     changes: tuple[HeaderChange, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, CardValue]:
         """Keyword → value (commentary cards left out), e.g. for the sidecar."""
@@ -356,6 +376,42 @@ def _align_time_groups(merged: dict[str, Card], from_header_service: set[str]) -
                     merged[key] = Card(key, make(moment), merged[key].comment)
 
 
+def bad_value_notes(changes: Iterable[HeaderChange], suffix: str = "") -> list[str]:
+    """The ``HDRNOTE`` entries of the bad values among sanitation changes.
+
+    Parameters
+    ----------
+    changes : iterable of `HeaderChange`
+        Sanitation changes; only those with ``bad_value`` make a note.
+    suffix : `str`, optional
+        Appended to each note (e.g. where the value came from).
+    """
+    return [change.note + suffix for change in changes if change.bad_value]
+
+
+def hdrnote_cards(notes: Sequence[str]) -> list[Card]:
+    """The ``HDRNOTE`` card (and ``LONGSTRN`` if it needs more than one card).
+
+    Parameters
+    ----------
+    notes : sequence of `str`
+        The facts to record, joined with ``"; "``; made printable ASCII and
+        cut to `HDRNOTE_MAX_LENGTH` characters.
+
+    Returns
+    -------
+    cards : `list` [`Card`]
+        Empty without notes.
+    """
+    if not notes:
+        return []
+    text = "; ".join(ascii_text(note).strip() for note in notes)
+    if len(text) > HDRNOTE_MAX_LENGTH:
+        text = text[: HDRNOTE_MAX_LENGTH - 4] + " ..."
+    note = Card("HDRNOTE", text, "Notes on the source of the metadata")
+    return [note] if fits_one_card(text) else [LONGSTRN_CARD, note]
+
+
 def build_primary_header(
     camera: Camera,
     detector: Detector,
@@ -364,6 +420,7 @@ def build_primary_header(
     *,
     archiver_version: str,
     header_problem: str | None = None,
+    notes: Sequence[str] = (),
     written_at: float | None = None,
 ) -> PrimaryHeader:
     """Merge the writer's and the Header Service's primary keywords.
@@ -384,6 +441,9 @@ def build_primary_header(
     header_problem : `str`, optional
         Why there is no header (``"missing"``, ``"late"``, ``"corrupt: ..."``);
         written as ``HDRNOTE`` when ``header`` is None.
+    notes : sequence of `str`, optional
+        Further ``HDRNOTE`` entries (e.g. bad values dropped from the
+        extension sections), after the primary header's own.
     written_at : `float`, optional
         File creation time (TAI unix seconds); default now.
 
@@ -397,6 +457,11 @@ def build_primary_header(
     A header file whose ``OBSID`` names another image is ignored (logged as
     an error): the file is written as if there were no header, with
     ``HDRNOTE`` naming the other OBSID.
+
+    ``HDRNOTE`` lists, in order: why there is no header (without one),
+    each Header Service value dropped as bad (``DATE-BEG dropped:
+    'yesterday' is not an ISO date``), each of the writer's own values
+    dropped as bad (``... (Archiver's value)``), then ``notes``.
     """
     writer = sanitize_cards(
         writer_primary_cards(
@@ -404,6 +469,7 @@ def build_primary_header(
         )
     )
     changes = list(writer.changes)
+    note_list: list[str] = []
     merged: dict[str, Card] = {c.keyword: c for c in writer.cards if c.keyword not in COMMENTARY_KEYWORDS}
     order = [c.keyword for c in writer.cards if c.keyword not in COMMENTARY_KEYWORDS]
     commentary: list[Card] = []
@@ -422,8 +488,9 @@ def build_primary_header(
         header = None
     if header is not None:
         source = HeaderSource.HEADER_SERVICE
-        theirs = sanitize_cards(header.primary_cards_for(detector.name))
+        theirs = sanitize_cards(header.primary_cards_for(detector.name), drop=_PROVENANCE_KEYWORDS)
         changes += theirs.changes
+        note_list += bad_value_notes(theirs.changes)
         for card in theirs.cards:
             if card.keyword in COMMENTARY_KEYWORDS:
                 commentary.append(card)
@@ -450,9 +517,13 @@ def build_primary_header(
     else:
         source = HeaderSource.ARCHIVER
         merged["HDRSRC"] = Card("HDRSRC", source.value, "No Header Service header: Archiver metadata only")
-        note = sanitize_cards([("HDRNOTE", header_problem or "no header file", "Why the header is missing")])
-        merged["HDRNOTE"] = note.cards[0]
-        order += ["HDRSRC", "HDRNOTE"]
+        order.append("HDRSRC")
+        note_list.insert(0, header_problem or "no header file")
+    note_list += bad_value_notes(writer.changes, " (Archiver's value)")
+    note_list += notes
+    for card in hdrnote_cards(note_list):
+        merged[card.keyword] = card
+        order.append(card.keyword)
     if conflicts:
         _log.warning(
             "%s %s: %d primary keyword(s) differ between the Archiver and the Header Service: %s",
@@ -461,13 +532,13 @@ def build_primary_header(
             len(conflicts),
             "; ".join(str(c) for c in conflicts),
         )
-    cards = tuple(merged[k] for k in order if k in merged) + tuple(commentary)
-    return PrimaryHeader(cards, source, tuple(conflicts), tuple(changes))
+    cards = tuple(merged[k] for k in dict.fromkeys(order) if k in merged) + tuple(commentary)
+    return PrimaryHeader(cards, source, tuple(conflicts), tuple(changes), tuple(note_list))
 
 
 def extension_extra_cards(
     header: HeaderServiceFile | None, detector: Detector, reserved: frozenset[str]
-) -> tuple[dict[str, tuple[Card, ...]], list[HeaderChange]]:
+) -> tuple[dict[str, tuple[Card, ...]], list[HeaderChange], list[str]]:
     """Sanitized Header Service keywords per segment of one detector.
 
     Parameters
@@ -486,13 +557,18 @@ def extension_extra_cards(
         Cards per segment name (``"10"``).
     changes : `list` [`HeaderChange`]
         Sanitation changes.
+    notes : `list` [`str`]
+        ``HDRNOTE`` entries of the bad values dropped, each naming its
+        extension (``Segment07 GAIN dropped: nan is not a finite number``).
     """
     if header is None:
-        return {}, []
+        return {}, [], []
     result: dict[str, tuple[Card, ...]] = {}
     changes: list[HeaderChange] = []
+    notes: list[str] = []
     for segment, cards in header.segment_cards_for(detector.name).items():
         clean = sanitize_cards(cards, drop=reserved)
         result[segment] = clean.cards
         changes += clean.changes
-    return result, changes
+        notes += [f"Segment{segment} {note}" for note in bad_value_notes(clean.changes)]
+    return result, changes, notes

@@ -13,9 +13,11 @@ the writer can log exactly what it altered:
   integers beyond 64 bits made floats; bytes decoded; dates made ISO
   strings; non-ASCII transliterated; over-long strings truncated; values of
   other types (lists, mappings ...) dropped;
-* known keywords get their expected type (``EXPTIME`` a float, ``SEQNUM``
-  an int, ``DAYOBS`` a string ...): convertible values are converted,
-  others dropped;
+* known keywords follow their rule (`KEYWORD_RULES`: ``EXPTIME`` a
+  non-negative float, ``SEQNUM`` a positive int, ``DATE-BEG`` an ISO date,
+  ``RADESYS`` one of ``ICRS``, ``FK5`` ...): convertible values are
+  converted, others dropped and marked `HeaderChange.bad_value` (the
+  primary header lists them in ``HDRNOTE``);
 * comments: non-ASCII transliterated;
 * duplicates: the last value wins.
 """
@@ -27,6 +29,7 @@ __all__ = [
     "HeaderChange",
     "STRUCTURAL_KEYWORDS",
     "SanitizedCards",
+    "ascii_text",
     "is_structural_keyword",
     "sanitize_cards",
     "sanitize_value",
@@ -43,8 +46,11 @@ from typing import Any
 import numpy as np
 
 from .card import COMMENTARY_KEYWORDS, Card, CardValue, format_card, is_standard_keyword
+from .keyword_rules import KEYWORD_RULES, BadValueError, rule_for
 
 _MAX_STRING = 68
+_NOTE_VALUE_LENGTH = 32  # characters of a bad value quoted in its note
+_MAX_RECORDED = 100  # characters of a received value kept in a HeaderChange
 _INT64_MAX = 2**63 - 1
 _HIERARCH = re.compile(r"^[A-Z0-9_-]+( [A-Z0-9_-]+)*$")
 _STRUCTURAL_PATTERNS = re.compile(
@@ -89,24 +95,8 @@ STRUCTURAL_KEYWORDS = frozenset(
 )
 """Keywords that describe the file's structure; only the writer sets them."""
 
-EXPECTED_TYPES: Mapping[str, type] = {
-    **{k: str for k in ("OBSID", "DAYOBS", "CAMCODE", "TELCODE", "CONTRLLR", "IMGTYPE", "TESTTYPE",
-                         "GROUPID", "INSTRUME", "TELESCOP", "RAFTBAY", "CCDSLOT", "LSST_NUM",
-                         "CCD_MANU", "CCD_TYPE", "DETSIZE", "FILENAME", "FILTER", "FILTBAND",
-                         "DATE", "DATE-OBS", "DATE-BEG", "DATE-END", "DATE-TRG", "TIMESYS",
-                         "OBJECT", "PROGRAM", "REASON", "RADESYS", "TRACKSYS", "ROTCOORD",
-                         "IMAGETAG", "DAQPART", "DAQFOLD", "OBSANNOT", "DAQANNOT", "PLATFORM",
-                         "DAQVERS", "FIRMWARE", "CONTNUM", "GRATING", "VIGNETTE", "VIGN_MIN",
-                         "HDRSRC", "ARCHVER")},
-    **{k: int for k in ("SEQNUM", "CURINDEX", "MAXINDEX")},
-    **{k: float for k in ("EXPTIME", "DARKTIME", "SHUTTIME", "MJD", "MJD-OBS", "MJD-BEG", "MJD-END",
-                           "MJD-TRG", "RA", "DEC", "RASTART", "DECSTART", "RAEND", "DECEND", "ROTPA",
-                           "AZSTART", "ELSTART", "AZEND", "ELEND", "AMSTART", "AMEND", "HASTART",
-                           "HAEND", "FOCUSZ", "AIRTEMP", "PRESSURE", "HUMIDITY", "WINDSPD",
-                           "WINDDIR", "SEEING", "XPOSURE", "TELAPSE", "OBS-LONG", "OBS-LAT",
-                           "OBS-ELEV", "OBSGEO-X", "OBSGEO-Y", "OBSGEO-Z")},
-}  # fmt: skip
-"""Types of well-known primary keywords; values are converted to these."""
+EXPECTED_TYPES: Mapping[str, type] = {keyword: rule.type for keyword, rule in KEYWORD_RULES.items()}
+"""Card types of well-known keywords (from `KEYWORD_RULES`); values are converted to these."""
 
 
 def is_structural_keyword(keyword: str) -> bool:
@@ -131,6 +121,12 @@ class HeaderChange:
         ``repr`` of the value (or keyword/comment) received.
     result : `str`
         ``repr`` of what was written, empty when dropped.
+    bad_value : `bool`
+        The value was dropped because it is not what its keyword needs
+        (wrong type or format, not finite, out of range; see
+        `KEYWORD_RULES`), as opposed to an absent value (``None``, an empty
+        string) or a card the writer does not take (structural keyword,
+        invalid keyword).
     """
 
     keyword: str
@@ -138,10 +134,36 @@ class HeaderChange:
     reason: str
     original: str
     result: str = ""
+    bad_value: bool = False
 
     def __str__(self) -> str:
         tail = f" -> {self.result}" if self.action != "dropped" else ""
         return f"{self.keyword}: {self.action} ({self.reason}): {self.original}{tail}"
+
+    @property
+    def note(self) -> str:
+        """One line for ``HDRNOTE``: ``DATE-BEG dropped: 'yesterday' is not an ISO date``.
+
+        Printable ASCII; a long value is abbreviated.
+        """
+        return f"{self.keyword} {self.action}: {_quote(self.original)} is {self.reason}"
+
+
+def _repr(value: Any) -> str:
+    """``repr`` of a received value, cut for the record (a 10 MB string stays out of the log)."""
+    if isinstance(value, str | bytes) and len(value) > _MAX_RECORDED:
+        return f"{value[:_MAX_RECORDED]!r}... ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= 2 * _MAX_RECORDED else text[: 2 * _MAX_RECORDED] + "..."
+
+
+def _quote(original: str) -> str:
+    """A received value's ``repr`` made short printable ASCII for a note."""
+    text = original.encode("ascii", "backslashreplace").decode("ascii")
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    if len(text) > _NOTE_VALUE_LENGTH:
+        text = text[: _NOTE_VALUE_LENGTH - 3] + "..."
+    return text
 
 
 @dataclass(frozen=True)
@@ -161,19 +183,23 @@ class SanitizedCards:
 
 
 class _Drop(Exception):
-    """Internal: the value cannot be kept."""
+    """Internal: the value cannot be kept (``bad``: a bad value, not an absent one)."""
+
+    def __init__(self, reason: str, *, bad: bool = False) -> None:
+        super().__init__(reason)
+        self.bad = bad
 
 
-def _ascii(text: str) -> str:
+def ascii_text(text: str) -> str:
     """Transliterate to printable ASCII (é -> e, control characters removed)."""
     normalized = unicodedata.normalize("NFKD", text)
-    ascii_text = normalized.encode("ascii", "ignore").decode("ascii")
-    return "".join(ch for ch in ascii_text if ch.isprintable())
+    plain = normalized.encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in plain if ch.isprintable())
 
 
 def _clean_string(text: str, changes: list[str]) -> str:
     if not (text.isascii() and text.isprintable()):
-        text = _ascii(text)
+        text = ascii_text(text)
         changes.append("non-ASCII or control characters replaced")
     doubled = text.count("'")
     if len(text) + doubled > _MAX_STRING:
@@ -183,46 +209,6 @@ def _clean_string(text: str, changes: list[str]) -> str:
         text = cut
         changes.append(f"longer than the {_MAX_STRING} characters a card holds")
     return text
-
-
-def _to_expected(value: CardValue, expected: type, notes: list[str]) -> CardValue:
-    if expected is float:
-        if isinstance(value, bool):
-            raise _Drop("a logical where a number is expected")
-        if isinstance(value, int):
-            return value  # integers are valid real values
-        if isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                raise _Drop("a string that is not a number where a number is expected") from None
-            if not math.isfinite(number):
-                raise _Drop("not a finite number")
-            notes.append("string converted to a number")
-            return number
-        return value
-    if expected is int:
-        if isinstance(value, bool):
-            raise _Drop("a logical where an integer is expected")
-        if isinstance(value, float):
-            if value.is_integer():
-                notes.append("integral float converted to an integer")
-                return int(value)
-            raise _Drop("a fractional number where an integer is expected")
-        if isinstance(value, str):
-            try:
-                number = int(value.strip())
-            except ValueError:
-                raise _Drop("a string that is not an integer where an integer is expected") from None
-            notes.append("string converted to an integer")
-            return number
-        return value
-    if expected is str and not isinstance(value, str):
-        if isinstance(value, bool):
-            raise _Drop("a logical where a string is expected")
-        notes.append("number converted to a string")
-        return str(value)
-    return value
 
 
 def sanitize_value(keyword: str, value: Any) -> tuple[CardValue, list[str]]:
@@ -244,8 +230,12 @@ def sanitize_value(keyword: str, value: Any) -> tuple[CardValue, list[str]]:
 
     Raises
     ------
+    BadValueError
+        If the value is not what the keyword needs (`KEYWORD_RULES`), not
+        finite or of an unsupported type; the message says why.
     ValueError
-        If the value cannot be kept; the message says why.
+        If there is no value (``None``, or an empty string where a
+        formatted value is expected).
     """
     notes: list[str] = []
     try:
@@ -260,18 +250,21 @@ def sanitize_value(keyword: str, value: Any) -> tuple[CardValue, list[str]]:
             value = value.isoformat()
             notes.append("date converted to an ISO string")
         if isinstance(value, float) and not math.isfinite(value):
-            raise _Drop("not a finite number")
+            raise _Drop("not a finite number", bad=True)
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _INT64_MAX:
             value = float(value)
             notes.append("integer beyond 64 bits converted to a float")
         if not isinstance(value, bool | int | float | str):
-            raise _Drop(f"unsupported type {type(value).__name__}")
-        expected = EXPECTED_TYPES.get(keyword)
-        if expected is not None:
-            value = _to_expected(value, expected, notes)
+            raise _Drop(f"a value of unsupported type {type(value).__name__}", bad=True)
+        rule = rule_for(keyword)
+        if rule is not None:
+            value, rule_notes = rule.check(value)
+            notes += rule_notes
         if isinstance(value, str):
             value = _clean_string(value, notes)
     except _Drop as e:
+        if e.bad:
+            raise BadValueError(str(e)) from None
         raise ValueError(str(e)) from None
     return value, notes
 
@@ -339,38 +332,41 @@ def sanitize_cards(
             changes.append(HeaderChange(label, "renamed", note, repr(raw_keyword), repr(keyword)))
         if drop_structural and is_structural_keyword(keyword):
             changes.append(
-                HeaderChange(label, "dropped", "structural keyword set by the writer", repr(raw_value))
+                HeaderChange(label, "dropped", "structural keyword set by the writer", _repr(raw_value))
             )
             continue
         if keyword in drop:
             continue
         comment = "" if raw_comment is None else str(raw_comment)
         if not (comment.isascii() and comment.isprintable()):
-            clean = _ascii(comment)
+            clean = ascii_text(comment)
             changes.append(HeaderChange(keyword, "comment", "non-ASCII comment transliterated", repr(comment),
                                         repr(clean)))  # fmt: skip
             comment = clean
         if keyword in COMMENTARY_KEYWORDS:
-            text = _ascii("" if raw_value is None else str(raw_value))
+            text = ascii_text("" if raw_value is None else str(raw_value))
             commentary.append((index, Card(keyword, text[:72], "")))
             continue
         try:
             value, notes = sanitize_value(keyword, raw_value)
+        except BadValueError as e:
+            changes.append(HeaderChange(keyword, "dropped", e.reason, _repr(raw_value), bad_value=True))
+            continue
         except ValueError as e:
-            changes.append(HeaderChange(keyword, "dropped", str(e), repr(raw_value)))
+            changes.append(HeaderChange(keyword, "dropped", str(e), _repr(raw_value)))
             continue
         for text in notes:
             action = "truncated" if "longer" in text else "converted"
-            changes.append(HeaderChange(keyword, action, text, repr(raw_value), repr(value)))
+            changes.append(HeaderChange(keyword, action, text, _repr(raw_value), _repr(value)))
         card = Card(keyword, value, comment)
         try:
             format_card(card)
         except ValueError as e:
-            changes.append(HeaderChange(keyword, "dropped", str(e), repr(raw_value)))
+            changes.append(HeaderChange(keyword, "dropped", str(e), _repr(raw_value)))
             continue
         if keyword in kept:
             changes.append(HeaderChange(keyword, "converted", "duplicate keyword; the last value wins",
-                                        repr(kept[keyword].value), repr(value)))  # fmt: skip
+                                        _repr(kept[keyword].value), _repr(value)))  # fmt: skip
         kept[keyword] = card
         order.setdefault(keyword, index)
     ordered = sorted([(order[k], c) for k, c in kept.items()] + commentary, key=lambda pair: pair[0])

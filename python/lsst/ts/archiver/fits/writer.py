@@ -8,13 +8,25 @@ serialized by this package (pre-rendered headers, one ``writev`` per file);
 compressed files use cfitsio's RICE_1 with one tile per row.
 
 Writes are atomic: a temporary file in the target directory renamed over
-the final name. The JSON sidecar of translated metadata is written next to
-the file afterwards (`lsst.ts.archiver.metadata.make_sidecar`).
+the final name. With a sidecar (the default), the primary header is
+translated as ingest translates it
+(`lsst.ts.archiver.metadata.translate_primary_header`) *before* the file is
+written, so a file under its final name can always be ingested:
+
+* if the merged header cannot be translated, the file is written from the
+  Archiver's own metadata instead (``HDRSRC = 'Archiver'``, ``HDRNOTE``
+  saying why);
+* if even that cannot be translated, the file is kept under
+  `untranslated_file_name` without a sidecar and `UntranslatableFileError`
+  is raised.
+
+The JSON sidecar is written next to the file once its size (and digest)
+are known.
 """
 
 from __future__ import annotations
 
-__all__ = ["RawFitsWriter", "WrittenFile", "raw_file_name"]
+__all__ = ["RawFitsWriter", "WrittenFile", "raw_file_name", "untranslated_file_name"]
 
 import hashlib
 import logging
@@ -29,15 +41,21 @@ import numpy.typing as npt
 
 from .. import __version__
 from ..camera import Camera, Detector, ImageName
-from ..metadata import make_sidecar, sidecar_path_for, write_sidecar
+from ..metadata import RawSidecar, SidecarError, sidecar_path_for, translate_primary_header, write_sidecar
 from .atomic import AtomicFile, translate_os_error
 from .card import Card, CardValue
 from .checksum import words_sum
-from .errors import PixelDataError
+from .errors import PixelDataError, UntranslatableFileError
 from .extension import EXTENSION_KEYWORDS, extension_templates, reb_cond_template
 from .hdu import HeaderTemplate, SealedHdu, primary_cards, seal_empty, seal_header, seal_image
 from .header_file import HeaderServiceFile
-from .primary import ExposureMetadata, PrimaryHeader, build_primary_header, extension_extra_cards
+from .primary import (
+    ExposureMetadata,
+    HeaderSource,
+    PrimaryHeader,
+    build_primary_header,
+    extension_extra_cards,
+)
 from .rice import append_rice_extensions
 from .sanitize import HeaderChange, sanitize_cards
 
@@ -49,6 +67,21 @@ _DIGESTS = ("crc32", "md5", "sha256")
 def raw_file_name(obsid: str, detector: Detector) -> str:
     """``{OBSID}_{RAFTBAY}_{CCDSLOT}.fits`` (also for compressed files)."""
     return ImageName.parse(obsid).file_name(detector.raft, detector.sensor)
+
+
+def untranslated_file_name(obsid: str, detector: Detector) -> str:
+    """``{OBSID}_{RAFTBAY}_{CCDSLOT}.untranslated.fits``: a file kept because
+    its metadata cannot be translated (never delivered as a raw file)."""
+    return raw_file_name(obsid, detector).removesuffix(".fits") + ".untranslated.fits"
+
+
+@dataclass(frozen=True)
+class _Headers:
+    """Every header card of one file, before it is written."""
+
+    primary: PrimaryHeader
+    segment_extras: dict[str, tuple[Card, ...]]
+    changes: list[HeaderChange]
 
 
 @dataclass(frozen=True)
@@ -64,7 +97,10 @@ class WrittenFile:
     compressed : `bool`
         Whether the amplifier extensions are RICE_1 compressed.
     primary : `PrimaryHeader`
-        The primary header written (cards, source, conflicts, changes).
+        The primary header written (cards, source, conflicts, changes,
+        ``HDRNOTE`` notes). Its ``source`` is `HeaderSource.ARCHIVER` when
+        the Header Service header was not used (none given, or its
+        metadata could not be translated).
     changes : `tuple` [`HeaderChange`, ...]
         Every sanitation change (primary and extensions).
     datasums : `tuple` [`int`, ...]
@@ -108,6 +144,14 @@ def _check_pixels(
         if not image.flags.c_contiguous:
             images[index] = np.ascontiguousarray(image)
     return images
+
+
+def _translate(primary: PrimaryHeader, name: str) -> tuple[dict[str, object] | None, SidecarError | None]:
+    """The translated metadata of a primary header, or why it cannot be translated."""
+    try:
+        return translate_primary_header(primary.as_dict(), filename=name), None
+    except SidecarError as error:
+        return None, error
 
 
 class RawFitsWriter:
@@ -221,22 +265,24 @@ class RawFitsWriter:
             If the pixel arrays do not match the detector.
         DiskFullError, WritePermissionError, FitsWriteError
             If the file cannot be written; no partial file is left.
-        lsst.ts.archiver.metadata.SidecarError
-            If the sidecar cannot be made from the header (the FITS file
-            is kept).
+        UntranslatableFileError
+            If the file's metadata cannot be translated even without the
+            Header Service header (only with a sidecar); the file is kept
+            under `untranslated_file_name` (the error's ``path``).
         """
         images = _check_pixels(detector, pixels)
-        primary = build_primary_header(
-            camera,
-            detector,
-            metadata,
-            header,
-            archiver_version=self.archiver_version,
-            header_problem=header_problem,
-            written_at=written_at,
-        )
-        segment_extras, extension_changes = extension_extra_cards(header, detector, EXTENSION_KEYWORDS)
-        changes = list(primary.changes) + extension_changes
+        name = raw_file_name(metadata.obsid, detector)
+
+        made = self._headers(camera, detector, metadata, header, header_problem, written_at)
+        observation: dict[str, object] | None = None
+        untranslatable: SidecarError | None = None
+        if self.sidecar:
+            made, observation, untranslatable = self._translated(
+                made, name, camera, detector, metadata, header, header_problem, written_at
+            )
+            if untranslatable is not None:
+                name = untranslated_file_name(metadata.obsid, detector)
+        primary, segment_extras, changes = made.primary, made.segment_extras, made.changes
         reb_cards: tuple[Card, ...] | None = None
         if reb_conditions is not None:
             items = reb_conditions.items() if isinstance(reb_conditions, Mapping) else reb_conditions
@@ -251,7 +297,7 @@ class RawFitsWriter:
                 len(changes),
                 "; ".join(str(c) for c in changes),
             )
-        path = Path(directory) / raw_file_name(metadata.obsid, detector)
+        path = Path(directory) / name
         primary_hdu = seal_empty(HeaderTemplate.from_cards(primary_cards() + list(primary.cards)))
         reb_hdu = seal_empty(reb_cond_template(), reb_cards) if reb_cards is not None else None
         templates = extension_templates(detector)
@@ -262,13 +308,82 @@ class RawFitsWriter:
             datasums = self._write_plain(path, images, templates, extras, primary_hdu, reb_hdu)
         size = path.stat().st_size
         checksum = self._digest(path) if self.digest else None
+        if untranslatable is not None:
+            _log.error(
+                "%s %s: the file's own metadata cannot be translated (%s); kept, not ingestible, as %s",
+                metadata.obsid,
+                detector.name,
+                untranslatable,
+                path,
+            )
+            raise UntranslatableFileError(
+                f"{untranslatable}; the file is kept (not ingestible) as {path}", path
+            ) from untranslatable
         sidecar_path = None
-        if self.sidecar:
-            sidecar = make_sidecar(primary.as_dict(), filename=path.name, size=size, checksum=checksum)
+        if observation is not None:
+            sidecar = RawSidecar(observation=observation, filename=path.name, size=size, checksum=checksum)
             sidecar_path = write_sidecar(sidecar_path_for(path), sidecar, fsync=self.fsync)
         return WrittenFile(
             path, size, self.compress, primary, tuple(changes), datasums, sidecar_path, checksum
         )
+
+    def _headers(
+        self,
+        camera: Camera,
+        detector: Detector,
+        metadata: ExposureMetadata,
+        header: HeaderServiceFile | None,
+        problem: str | None,
+        written_at: float | None,
+        notes: tuple[str, ...] = (),
+    ) -> _Headers:
+        """The primary header and the extensions' extra cards of one file."""
+        segment_extras, extension_changes, extension_notes = extension_extra_cards(
+            header, detector, EXTENSION_KEYWORDS
+        )
+        primary = build_primary_header(
+            camera,
+            detector,
+            metadata,
+            header,
+            archiver_version=self.archiver_version,
+            header_problem=problem,
+            notes=(*extension_notes, *notes),
+            written_at=written_at,
+        )
+        return _Headers(primary, segment_extras, list(primary.changes) + extension_changes)
+
+    def _translated(
+        self,
+        made: _Headers,
+        name: str,
+        camera: Camera,
+        detector: Detector,
+        metadata: ExposureMetadata,
+        header: HeaderServiceFile | None,
+        problem: str | None,
+        written_at: float | None,
+    ) -> tuple[_Headers, dict[str, object] | None, SidecarError | None]:
+        """Translate the headers as ingest will; fall back to the Archiver's own metadata.
+
+        Returns the headers to write, their translated metadata, and why
+        they cannot be translated (None when they can).
+        """
+        observation, error = _translate(made.primary, name)
+        if error is not None and made.primary.source is HeaderSource.HEADER_SERVICE:
+            _log.warning(
+                "%s %s: the merged header cannot be translated (%s); writing the Archiver's own metadata",
+                metadata.obsid,
+                detector.name,
+                error,
+            )
+            header, problem = None, f"Header Service header not used: {error}"
+            made = self._headers(camera, detector, metadata, header, problem, written_at)
+            observation, error = _translate(made.primary, name)
+        if error is not None:
+            note = f"not ingestible: {error}"
+            made = self._headers(camera, detector, metadata, header, problem, written_at, (note,))
+        return made, observation, error
 
     def _write_plain(
         self,

@@ -3,8 +3,11 @@
 A sidecar holds the translated metadata of one raw file (its
 `~astro_metadata_translator.ObservationInfo` in simple form) plus the file's
 name, size and checksum, so that Butler ingest never has to open the FITS
-file again. The FITS writer makes one with `make_sidecar` right after it has
-written the file and stores it with `write_sidecar` at `sidecar_path_for`.
+file again. The FITS writer translates the header with
+`translate_primary_header` before it gives the file its final name, makes the
+sidecar once the file's size (and checksum) are known and stores it with
+`write_sidecar` at `sidecar_path_for`; `make_sidecar` does both steps for a
+file already written.
 
 File layout (format version 1)::
 
@@ -30,11 +33,13 @@ __all__ = [
     "make_sidecar",
     "read_sidecar",
     "sidecar_path_for",
+    "translate_primary_header",
     "write_sidecar",
 ]
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +58,7 @@ SIDECAR_FORMAT_VERSION = 1
 """Version of the sidecar layout this code writes (and the newest it reads)."""
 
 _COMPRESSION_SUFFIXES = (".fz", ".gz", ".bz2")
+_TRANSLATOR_CLASS = re.compile(r" (using|with) translator <class '[^']*'>")
 
 
 class SidecarError(ValueError):
@@ -231,6 +237,66 @@ class RawSidecar:
         return cls.from_dict(data, source=source)
 
 
+def translate_primary_header(primary_header: Mapping[str, Any], *, filename: str) -> dict[str, Any]:
+    """Translate a raw file's primary header as ingest does.
+
+    The FITS writer calls this before it gives the file its final name, so
+    a file whose metadata ingest could not translate is never committed.
+
+    Parameters
+    ----------
+    primary_header : `~collections.abc.Mapping`
+        The primary header exactly as written (or to be written) to the
+        file (an `astropy.io.fits.Header` or a plain mapping of keyword to
+        value). It must carry the ``ARCHVER`` marker and the keywords
+        listed in `lsst.ts.archiver.metadata.translator`.
+    filename : `str`
+        Name of the raw file, for messages; only the base name is used.
+
+    Returns
+    -------
+    observation : `dict` [`str`, `~typing.Any`]
+        The `~astro_metadata_translator.ObservationInfo` in simple
+        (JSON-ready) form, as a sidecar holds it.
+
+    Raises
+    ------
+    SidecarError
+        Raised if no ts_archiver translator accepts the header (missing
+        ``ARCHVER`` or unknown ``INSTRUME``) or a property ingest needs
+        cannot be computed (whatever the translator raised); the message
+        names the file and the property.
+    """
+    name = os.path.basename(filename)
+    header = dict(primary_header)
+    translator_class = _find_translator(header, name)
+    try:
+        info = ObservationInfo(
+            header,
+            filename=None,
+            translator_class=translator_class,
+            subset=set(SIDECAR_PROPERTIES),
+            required=set(INGEST_REQUIRED_PROPERTIES),
+            quiet=True,
+        )
+        observation: dict[str, Any] = json.loads(info.to_json())
+    except Exception as e:
+        # Any failure (not only the KeyError/TypeError/ValueError of a
+        # missing property) means ingest could not translate the file.
+        raise SidecarError(f"Cannot translate the primary header of {name}: {_reason(e)}") from e
+    return observation
+
+
+def _reason(error: Exception) -> str:
+    """Why a translation failed, without astro_metadata_translator's class names."""
+    if isinstance(error, KeyError) and error.args and isinstance(error.args[0], str):
+        text = error.args[0]  # str(KeyError) would quote it
+    else:
+        text = str(error)
+    text = _TRANSLATOR_CLASS.sub("", text)
+    return f"{text}: {error.__cause__}" if error.__cause__ is not None else text
+
+
 def make_sidecar(
     primary_header: Mapping[str, Any],
     *,
@@ -243,10 +309,8 @@ def make_sidecar(
     Parameters
     ----------
     primary_header : `~collections.abc.Mapping`
-        The primary header exactly as written to the file (an
-        `astropy.io.fits.Header` or a plain mapping of keyword to value). It
-        must carry the ``ARCHVER`` marker and the keywords listed in
-        `lsst.ts.archiver.metadata.translator`.
+        The primary header exactly as written to the file (see
+        `translate_primary_header`).
     filename : `str`
         Name of the raw file; only the base name is kept.
     size : `int`
@@ -262,26 +326,10 @@ def make_sidecar(
     Raises
     ------
     SidecarError
-        Raised if no ts_archiver translator accepts the header (missing
-        ``ARCHVER`` or unknown ``INSTRUME``) or a property ingest needs
-        cannot be computed; the message names the file and the property.
+        Raised if the header cannot be translated (`translate_primary_header`).
     """
     name = os.path.basename(filename)
-    header = dict(primary_header)
-    translator_class = _find_translator(header, name)
-    try:
-        info = ObservationInfo(
-            header,
-            filename=None,
-            translator_class=translator_class,
-            subset=set(SIDECAR_PROPERTIES),
-            required=set(INGEST_REQUIRED_PROPERTIES),
-            quiet=True,
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        cause = f"{e}: {e.__cause__}" if e.__cause__ is not None else str(e)
-        raise SidecarError(f"Cannot translate the primary header of {name}: {cause}") from e
-    observation = json.loads(info.to_json())
+    observation = translate_primary_header(primary_header, filename=name)
     return RawSidecar(observation=observation, filename=name, size=size, checksum=checksum)
 
 

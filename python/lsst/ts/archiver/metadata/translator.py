@@ -39,6 +39,10 @@ Header keywords read (reference camera-daq-fits §3.2): ``INSTRUME``,
 ``DECSTART`` (or ``RA``/``DEC``), ``RADESYS``, ``ROTPA``, ``ROTCOORD``,
 ``AZSTART``/``ELSTART``, ``OBS-LONG``/``OBS-LAT``/``OBS-ELEV`` or
 ``OBSGEO-X/Y/Z``, ``VIGN_MIN``, ``FOCUSZ`` and any ``*SIMULATE*`` key.
+
+A physical filter longer than a Butler registry holds
+(`PHYSICAL_FILTER_MAX_LENGTH`, e.g. a LATISS ``FILTER~GRATING`` of more than
+32 characters) is refused: ingest could not register it.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from __future__ import annotations
 __all__ = [
     "INGEST_OPTIONAL_PROPERTIES",
     "INGEST_REQUIRED_PROPERTIES",
+    "PHYSICAL_FILTER_MAX_LENGTH",
     "SIDECAR_PROPERTIES",
     "ArchiverLatissTranslator",
     "ArchiverLsstCamTranslator",
@@ -124,6 +129,11 @@ SIDECAR_PROPERTIES: frozenset[str] = (
     }
 )
 """Properties translated into a raw sidecar."""
+
+PHYSICAL_FILTER_MAX_LENGTH = 32
+"""Characters a Butler registry holds in a physical filter name (dimension
+universe 8): a longer name could be translated but never ingested, so the
+translators refuse it."""
 
 _DAY_OBS_OFFSET = TimeDelta(DAY_OBS_ROLLOVER_SECONDS, format="sec", scale="tai")
 """The observing day rolls over at 12:00 TAI (obs_lsst)."""
@@ -348,9 +358,17 @@ class ArchiverTranslator(FitsTranslator):
     # ------------------------------------------------------------------
     # filter
 
+    def _checked_filter(self, name: str) -> str:
+        if len(name) > PHYSICAL_FILTER_MAX_LENGTH:
+            raise ValueError(
+                f"{self._log_prefix}: physical filter {name[:80]!r} has {len(name)} characters, more than "
+                f"the {PHYSICAL_FILTER_MAX_LENGTH} a Butler registry holds"
+            )
+        return name
+
     @cache_translation
     def to_physical_filter(self) -> str:
-        return self._string("FILTER", "unknown") or "unknown"
+        return self._checked_filter(self._string("FILTER", "unknown") or "unknown")
 
     # ------------------------------------------------------------------
     # site and pointing
@@ -482,4 +500,4 @@ class ArchiverLatissTranslator(ArchiverTranslator):
     def to_physical_filter(self) -> str:
         filter_name = self._string("FILTER", "empty") or "empty"
         grating = self._string("GRATING", "empty") or "empty"
-        return f"{filter_name}~{grating}"
+        return self._checked_filter(f"{filter_name}~{grating}")
