@@ -14,6 +14,7 @@ MANAGED = {
         "record_capture",
         "record_capture_failure",
         "mark_archived",
+        "retry_image",
         "image",
         "has_image",
         "detectors",
@@ -34,7 +35,14 @@ MANAGED = {
         "unfinished_deliveries",
         "queue_depths",
     ),
-    ReportManager: ("pending_summary", "is_settled", "progress", "stage_latencies"),
+    ReportManager: (
+        "pending_summary",
+        "failed_counts",
+        "images_with_failures",
+        "is_settled",
+        "progress",
+        "stage_latencies",
+    ),
     LockManager: ("acquire_lock", "release_lock", "lock_holder"),
 }
 

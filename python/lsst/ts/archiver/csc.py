@@ -7,7 +7,8 @@ opened by `~lsst.ts.archiver.runtime.ArchiverRuntime`; results become events
 in `~lsst.ts.archiver.reporting.ArchiverReporter`; ``archiverHealth`` comes
 from `~lsst.ts.archiver.health.HealthMonitor`; cleanup from
 `~lsst.ts.archiver.maintenance.MaintenanceLoop`; ``catchUp`` from
-`~lsst.ts.archiver.catch_up.CatchUpScheduler`. See doc/archiver.rst for the
+`~lsst.ts.archiver.catch_up.CatchUpScheduler`; ``retryImage`` from
+`~lsst.ts.archiver.recovery.ImageRecovery`. See doc/archiver.rst for the
 operator's view and doc/developer.rst for the map of the code.
 """
 
@@ -35,6 +36,7 @@ from .health import HealthMonitor
 from .ledger import LedgerError, LedgerRunner, Trigger
 from .maintenance import MaintenanceLoop
 from .pipeline import HeaderTracker, LiveTrigger
+from .recovery import ImageRecovery, RetryRefusedError
 from .reporting import ArchiverReporter
 from .runtime import ArchiverRuntime
 
@@ -95,6 +97,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._health: HealthMonitor | None = None
         self._maintenance: MaintenanceLoop | None = None
         self._catch_up: CatchUpScheduler | None = None
+        self._recovery: ImageRecovery | None = None
         self._live_trigger: LiveTrigger | None = None
         self._open_fault: ArchiverFault | None = None
         self._background: set[asyncio.Task[typing.Any]] = set()
@@ -247,8 +250,17 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         )
         self.runtime = runtime
         self._live_trigger = LiveTrigger(self.camera, runtime.pipeline, runtime.runner, self.log)
+        self._recovery = ImageRecovery(
+            self.camera, runtime.pipeline, runtime.delivery, runtime.runner, log=self.log
+        )
         self._catch_up = CatchUpScheduler(
-            runtime.store, config.daq.folder, runtime.runner, runtime.pipeline, config.catch_up, log=self.log
+            runtime.store,
+            config.daq.folder,
+            runtime.runner,
+            runtime.pipeline,
+            config.catch_up,
+            recovery=self._recovery,
+            log=self.log,
         )
         write_health = self.tel_archiverHealth.set_write  # type: ignore[attr-defined]
         self._health = HealthMonitor(runtime, write_health, self._fault_soon, self.log)
@@ -299,6 +311,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             if loop is not None:
                 await loop.stop()
         self._health = self._maintenance = self._catch_up = self._live_trigger = None
+        self._recovery = None
         runtime, self.runtime = self.runtime, None
         if runtime is not None:
             await runtime.close()
@@ -376,6 +389,23 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             raise salkit.ExpectedError(
                 f"{obsid} is not a {self.camera.name} image (camera code {self.camera.camera_code})"
             )
+
+    async def do_retryImage(self, data: typing.Any) -> None:
+        """Retry what finally failed for an image (blank destination: every failed part).
+
+        The work is `~lsst.ts.archiver.recovery.ImageRecovery.retry`;
+        acknowledged once the failed parts are back to work.
+        """
+        self.assert_enabled("retryImage")
+        recovery = self._recovery
+        assert recovery is not None
+        try:
+            await recovery.retry(data.imageName, data.destination)
+        except RetryRefusedError as e:
+            raise salkit.ExpectedError(str(e)) from e
+        except LedgerError as e:
+            self._fault_soon(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}")
+            raise salkit.ExpectedError(f"retryImage: ledger unavailable: {e}") from e
 
 
 async def run_archiver(name: str) -> None:

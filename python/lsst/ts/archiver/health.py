@@ -1,4 +1,4 @@
-"""``archiverHealth``: the Archiver's backlog, workers and free space, every second.
+"""``archiverHealth``: the Archiver's backlog, finally failed items, workers and free space, every second.
 
 `HealthMonitor` samples the open `~lsst.ts.archiver.runtime.ArchiverRuntime`
 and checks the conditions the Archiver cannot work around (ledger or DAQ
@@ -35,10 +35,15 @@ class HealthSample:
     queueDepth: list[int]
     workersAlive: int
     freeSpace: float
+    failedItems: list[int]
 
 
 def queue_depth_array(depths: Mapping[str, int], destinations: Sequence[str]) -> list[int]:
-    """``queueDepth[8]``: the depth of each destination, in configuration order."""
+    """A per-destination array of ``archiverHealth`` (``queueDepth[8]``, ``failedItems[8]``).
+
+    One slot per destination, in configuration order; a destination not in
+    ``depths`` and unused slots are 0.
+    """
     array = [0] * MAX_DESTINATIONS
     for index, name in enumerate(destinations[:MAX_DESTINATIONS]):
         array[index] = depths.get(name, 0)
@@ -120,6 +125,7 @@ class HealthMonitor:
         try:
             images, detectors, oldest = await runtime.runner.run(_pending, runtime.ledger)
             depths = await runtime.runner.run(runtime.ledger.queue_depths)
+            failed = await runtime.runner.run(runtime.ledger.failed_counts)
         except LedgerError as e:
             self.fault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}")
             return None
@@ -133,11 +139,13 @@ class HealthMonitor:
         except ArchiverFault as fault:
             self.fault(fault.code, fault.report)
             return None
+        destinations = [d.name for d in config.enabled_destinations]
         return HealthSample(
             imagesPending=images,
             detectorsPending=detectors,
             oldestPendingAge=oldest,
-            queueDepth=queue_depth_array(depths, [d.name for d in config.enabled_destinations]),
+            queueDepth=queue_depth_array(depths, destinations),
             workersAlive=runtime.pool.workers_alive,
             freeSpace=free,
+            failedItems=queue_depth_array(failed, destinations),
         )

@@ -12,7 +12,8 @@ destination drains its own queue. Workers report final outcomes to one
   transfer failure);
 * ``on_image_archived(ImageArchived)`` once per exposure, when every
   expected file is in the DBB (the ``dbb`` destinations, or all
-  destinations if none has that role) or the rest finally failed;
+  destinations if none has that role) or the rest finally failed, and once
+  more after each `DeliveryService.retry_image` that reopened it;
 * ``on_file_delivered(FileDelivered)`` per item and destination;
 * ``on_ledger_error(Exception)`` when the ledger cannot be reached (the
   CSC's FAULT condition).
@@ -43,6 +44,7 @@ from ..ledger import (
     ImageProgress,
     LedgerRunner,
     PendingSummary,
+    RetriedParts,
     Trigger,
 )
 from .config import DestinationConfig, DestinationRole
@@ -323,6 +325,56 @@ class DeliveryService:
         count = await self.runner.run(self.runner.ledger.retry_failed, destination=destination, image=obsid)
         self._wake()
         return count
+
+    async def retry_image(
+        self, obsid: str, *, destination: str | None = None, captures: bool = True
+    ) -> RetriedParts:
+        """Put what finally failed for an image back to work (operator retry).
+
+        Failed deliveries are queued again at ``destination`` (default:
+        every enabled destination) and, with ``captures``, failed captures
+        become pending again (the caller captures them). If that can change
+        the image's ``imageArchived`` (a capture, or an item at an archive
+        destination), the image is reopened in the same ledger transaction,
+        so the tracker reports ``imageArchived`` again once the retried parts
+        are settled.
+
+        Parameters
+        ----------
+        obsid : `str`
+            The image.
+        destination : `str` or `None`, optional
+            Name of an enabled destination; None: all of them.
+        captures : `bool`, optional
+            Also reset the finally failed captures.
+
+        Returns
+        -------
+        retried : `~lsst.ts.archiver.ledger.RetriedParts`
+            What was put back to work (empty: nothing had finally failed).
+
+        Raises
+        ------
+        ValueError
+            If ``destination`` is not an enabled destination.
+        lsst.ts.archiver.ledger.UnknownImageError
+            If the image is not in the ledger.
+        lsst.ts.archiver.ledger.LedgerError
+            If the ledger is unreachable.
+        """
+        if destination is not None and destination not in self.destinations:
+            enabled = ", ".join(self.destinations) or "none"
+            raise ValueError(f"{destination!r} is not an enabled destination (enabled: {enabled})")
+        destinations = [destination] if destination is not None else list(self.destinations)
+        retried = await self.runner.run(
+            self.runner.ledger.retry_image,
+            obsid,
+            captures=captures,
+            destinations=destinations,
+            archive_destinations=self.archive_destinations,
+        )
+        self._wake()
+        return retried
 
     async def wait_until_idle(self, timeout: float, *, interval: float = 0.05) -> None:
         """Wait until no item is left to transfer or ingest (for tests and shutdown).

@@ -11,7 +11,11 @@ at their destination (`DeliveryTracker.item_final`,
 * ``on_image_archived(ImageArchived)`` once per exposure, when the archive
   destinations hold every expected file or the rest finally failed (the
   ledger's `~lsst.ts.archiver.ledger.Ledger.mark_archived` makes it once,
-  across restarts and processes);
+  across restarts and processes). An operator retry
+  (`~lsst.ts.archiver.ledger.Ledger.retry_image`) that can change the
+  outcome clears the image's archived state, so the next completion is
+  recorded and reported again, with the new counts; nothing else reports an
+  exposure twice;
 * ``on_ledger_error(Exception)`` when the ledger is unreachable.
 
 Callbacks run on the event loop and may be coroutine functions; one that
@@ -144,8 +148,9 @@ class DeliveryTracker:
         """Report ``imageArchived`` if the exposure is settled at every archive destination.
 
         Settled means every expected file is there or finally failed (in
-        capture or delivery). The ledger records the outcome once; only the
-        caller that records it reports it.
+        capture or delivery). The ledger records the outcome once (once more
+        after a retry reopened the image); only the caller that records it
+        reports it.
 
         Raises
         ------

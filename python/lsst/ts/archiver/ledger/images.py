@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __all__ = ["ImageManager"]
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from . import schema
 from .database import LedgerDatabase, writer_time
 from .errors import UnknownImageError
-from .queue import QueueManager
-from .records import CaptureMeasurements, DetectorRecord, ImageRecord, measurements_to_row
+from .queue import QueueManager, reopen_image
+from .records import CaptureMeasurements, DetectorRecord, ImageRecord, RetriedParts, measurements_to_row
 from .states import MANIFEST_ITEM, CaptureState, Trigger
 
 _image = schema.image
@@ -307,6 +307,92 @@ class ImageManager:
                 .values(archived_at=now, archive_status=int(status), archive_description=description)
             )
         return bool(result.rowcount)
+
+    # ------------------------------------------------------------------
+    # operator retry
+
+    def retry_image(
+        self,
+        name: str,
+        *,
+        captures: bool = True,
+        destinations: Collection[str] | None = None,
+        archive_destinations: Collection[str] | None = None,
+        now: float | None = None,
+    ) -> RetriedParts:
+        """Put what finally failed for an image back to work, in one transaction.
+
+        Finally failed detectors become pending again (to be captured again:
+        reason, status code and measurements are cleared, ``captured_at`` of
+        the image too); finally failed deliveries are queued again (see
+        `QueueManager.requeue_failed`). If that can change the image's
+        outcome at the destinations that decide ``imageArchived`` (a capture
+        reset, or an item queued again at one of them), the image's archived
+        state is cleared in the same transaction, so the next completion
+        records (and reports) it again.
+
+        Parameters
+        ----------
+        name : `str`
+            Image name (obsid).
+        captures : `bool`, optional
+            Also reset the finally failed captures.
+        destinations : collection of `str`, optional
+            Queue again the failed items at these destinations only
+            (default: every destination; empty: none).
+        archive_destinations : collection of `str`, optional
+            The destinations that decide ``imageArchived`` (default: every
+            destination).
+        now : `float`, optional
+            Time of the retry (Unix seconds); default now.
+
+        Returns
+        -------
+        retried : `RetriedParts`
+            What was put back to work (`RetriedParts.empty` if nothing had
+            finally failed; then nothing changed).
+
+        Raises
+        ------
+        UnknownImageError
+            If the image is not in the ledger.
+        """
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            known = conn.execute(sa.select(_image.c.name).where(_image.c.name == name)).scalar_one_or_none()
+            if known is None:
+                raise UnknownImageError(f"Image {name} is not in the ledger")
+            reset: list[str] = []
+            if captures:
+                failed = _detector.c.state == CaptureState.FAILED.value
+                reset = list(
+                    conn.execute(
+                        sa.select(_detector.c.name)
+                        .where(_detector.c.image == name, failed)
+                        .order_by(_detector.c.number)
+                    ).scalars()
+                )
+                if reset:
+                    conn.execute(
+                        sa.update(_detector)
+                        .where(_detector.c.image == name, failed)
+                        .values(
+                            state=CaptureState.PENDING.value,
+                            error=None,
+                            status=None,
+                            updated_at=now,
+                            **measurements_to_row(None),
+                        )
+                    )
+                    conn.execute(sa.update(_image).where(_image.c.name == name).values(captured_at=None))
+            requeued: dict[str, tuple[str, ...]] = {}
+            if destinations is None or destinations:
+                requeued = self._queue.requeue_failed(conn, destinations=destinations, image=name, now=now)
+            deciding = requeued.keys() if archive_destinations is None else set(archive_destinations)
+            reopened = bool(reset) or any(destination in deciding for destination in requeued)
+            if reopened:
+                reopen_image(conn, name)
+        return RetriedParts(image=name, captures=tuple(reset), deliveries=requeued, reopened=reopened)
 
     # ------------------------------------------------------------------
     # queries

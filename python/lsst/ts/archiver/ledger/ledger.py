@@ -29,6 +29,7 @@ from .records import (
     ImageProgress,
     ImageRecord,
     PendingSummary,
+    RetriedParts,
     StageLatency,
 )
 from .reports import ReportManager
@@ -189,6 +190,27 @@ class Ledger:
         """
         return self.images.mark_archived(name, status, description, now=now)
 
+    def retry_image(
+        self,
+        name: str,
+        *,
+        captures: bool = True,
+        destinations: Collection[str] | None = None,
+        archive_destinations: Collection[str] | None = None,
+        now: float | None = None,
+    ) -> RetriedParts:
+        """Put what finally failed for an image back to work (operator retry), in one transaction.
+
+        See `ImageManager.retry_image`.
+        """
+        return self.images.retry_image(
+            name,
+            captures=captures,
+            destinations=destinations,
+            archive_destinations=archive_destinations,
+            now=now,
+        )
+
     def image(self, name: str) -> ImageRecord:
         """Return an image (`UnknownImageError` if it is not in the ledger)."""
         return self.images.image(name)
@@ -336,6 +358,19 @@ class Ledger:
     def pending_summary(self, *, now: float | None = None) -> PendingSummary:
         """Backlog figures for health telemetry (one short read transaction)."""
         return self.reports.pending_summary(now=now)
+
+    def failed_counts(self) -> dict[str, int]:
+        """Destination → number of items that finally failed there (until retried)."""
+        return self.reports.failed_counts()
+
+    def images_with_failures(
+        self, names: Collection[str], *, destinations: Collection[str] | None = None
+    ) -> set[str]:
+        """Which of ``names`` have a finally failed capture or delivery.
+
+        See `ReportManager.images_with_failures`.
+        """
+        return self.reports.images_with_failures(names, destinations=destinations)
 
     def is_settled(self, name: str, destinations: Collection[str]) -> bool:
         """Cheap check: no detector of the image is still to capture or to deliver to ``destinations``.

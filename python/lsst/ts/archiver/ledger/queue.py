@@ -31,6 +31,21 @@ _image = schema.image
 _detector = schema.detector
 _delivery = schema.delivery
 
+_CHUNK = 500
+"""Most ids in one ``IN (...)`` list (SQLite limits the parameters of a statement)."""
+
+
+def reopen_image(conn: sa.Connection, image: str) -> None:
+    """Clear an image's archived state in the caller's transaction: ``imageArchived`` is decided anew.
+
+    For the managers (not exported by the package).
+    """
+    conn.execute(
+        sa.update(_image)
+        .where(_image.c.name == image)
+        .values(archived_at=None, archive_status=None, archive_description=None)
+    )
+
 
 class QueueManager:
     """The delivery queue of every destination, in a shared `LedgerDatabase`.
@@ -396,7 +411,10 @@ class QueueManager:
         """Put finally failed items back in their queue (operator action).
 
         Items that had reached the destination resume at ingest, the others
-        at transfer; their attempts restart from zero.
+        at transfer; their attempts restart from zero. With ``image``, the
+        image's archived state is cleared if anything was re-queued, so its
+        ``imageArchived`` is decided again (`ImageManager.retry_image` clears
+        it only for the destinations that decide it).
 
         Returns
         -------
@@ -404,39 +422,75 @@ class QueueManager:
             Number of items re-queued.
         """
         now = writer_time(now)
-        count = 0
+        destinations = None if destination is None else (destination,)
         with self._db.begin() as conn:
-            for transferred, stage in ((True, DeliveryStage.INGEST), (False, DeliveryStage.TRANSFER)):
-                query = sa.update(_delivery).where(
-                    _delivery.c.stage == DeliveryStage.FAILED.value,
-                    _delivery.c.transferred_at.is_not(None)
-                    if transferred
-                    else _delivery.c.transferred_at.is_(None),
-                )
-                if destination is not None:
-                    query = query.where(_delivery.c.destination == destination)
-                if image is not None:
-                    query = query.where(_delivery.c.image == image)
-                count += (
-                    conn.execute(
-                        query.values(
-                            stage=stage.value,
-                            attempts=0,
-                            status_code=None,
-                            failed_at=None,
-                            next_attempt_at=now,
-                        )
-                    ).rowcount
-                    or 0
-                )
-            if image is not None:
+            requeued = self.requeue_failed(conn, destinations=destinations, image=image, now=now)
+            count = sum(len(items) for items in requeued.values())
+            if image is not None and count:
                 # The image is open again: imageArchived is decided anew.
-                conn.execute(
-                    sa.update(_image)
-                    .where(_image.c.name == image)
-                    .values(archived_at=None, archive_status=None, archive_description=None)
-                )
+                reopen_image(conn, image)
         return count
+
+    def requeue_failed(
+        self,
+        conn: sa.Connection,
+        *,
+        destinations: Collection[str] | None = None,
+        image: str | None = None,
+        now: float,
+    ) -> dict[str, tuple[str, ...]]:
+        """Put finally failed items back in their queue, in the caller's transaction.
+
+        Items that had reached the destination resume at ingest, the others
+        at transfer; their attempts restart from zero.
+
+        Parameters
+        ----------
+        conn : `sqlalchemy.Connection`
+            The open transaction (from `LedgerDatabase.begin`).
+        destinations : collection of `str`, optional
+            Only items at these destinations (default every destination).
+        image : `str`, optional
+            Only this image's items.
+        now : `float`
+            When they are due again.
+
+        Returns
+        -------
+        requeued : `dict` [`str`, `tuple` [`str`, ...]]
+            Destination → items re-queued there (only destinations with
+            items, by name; items in queue order).
+        """
+        query = sa.select(
+            _delivery.c.id, _delivery.c.destination, _delivery.c.item, _delivery.c.transferred_at
+        )
+        query = query.where(_delivery.c.stage == DeliveryStage.FAILED.value)
+        if destinations is not None:
+            query = query.where(_delivery.c.destination.in_(list(destinations)))
+        if image is not None:
+            query = query.where(_delivery.c.image == image)
+        rows = conn.execute(query.order_by(_delivery.c.destination, _delivery.c.id).with_for_update()).all()
+        for stage, transferred in ((DeliveryStage.INGEST, True), (DeliveryStage.TRANSFER, False)):
+            ids = [row.id for row in rows if (row.transferred_at is not None) is transferred]
+            for start in range(0, len(ids), _CHUNK):
+                conn.execute(
+                    sa.update(_delivery)
+                    .where(
+                        _delivery.c.id.in_(ids[start : start + _CHUNK]),
+                        _delivery.c.stage == DeliveryStage.FAILED.value,
+                    )
+                    .values(
+                        stage=stage.value,
+                        attempts=0,
+                        status_code=None,
+                        failed_at=None,
+                        next_attempt_at=now,
+                    )
+                )
+        requeued: dict[str, list[str]] = {}
+        for row in rows:
+            requeued.setdefault(str(row.destination), []).append(str(row.item))
+        return {destination: tuple(items) for destination, items in requeued.items()}
 
     # ------------------------------------------------------------------
     # queries

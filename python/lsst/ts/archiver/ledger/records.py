@@ -9,6 +9,7 @@ __all__ = [
     "ImageProgress",
     "ImageRecord",
     "PendingSummary",
+    "RetriedParts",
     "StageLatency",
 ]
 
@@ -284,3 +285,46 @@ class PendingSummary:
     detectors_pending: int
     oldest_pending_age: float
     queue_depths: dict[str, int]
+
+
+@dataclass(frozen=True)
+class RetriedParts:
+    """What an operator retry of one image put back to work (`Ledger.retry_image`).
+
+    Attributes
+    ----------
+    image : `str`
+        The image (obsid).
+    captures : `tuple` [`str`, ...]
+        Detectors whose finally failed capture is pending again (to be
+        captured again from the DAQ), by detector number.
+    deliveries : `dict` [`str`, `tuple` [`str`, ...]]
+        Destination → items (detector names, or the manifest) queued again
+        there after they finally failed. Only destinations with items.
+    reopened : `bool`
+        The image's archived state was cleared: ``imageArchived`` is decided
+        (and written) again when the retried parts are settled.
+    """
+
+    image: str
+    captures: tuple[str, ...] = ()
+    deliveries: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reopened: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """True if nothing was put back to work."""
+        return not self.captures and not any(self.deliveries.values())
+
+    @property
+    def delivery_count(self) -> int:
+        """Number of items queued again, over every destination."""
+        return sum(len(items) for items in self.deliveries.values())
+
+    def __str__(self) -> str:
+        parts = []
+        if self.captures:
+            parts.append(f"capture of {len(self.captures)} detector(s) ({', '.join(self.captures)})")
+        for destination, items in self.deliveries.items():
+            parts.append(f"{len(items)} item(s) at {destination} ({', '.join(items)})")
+        return f"{self.image}: " + ("; ".join(parts) if parts else "nothing to retry")

@@ -1,6 +1,7 @@
 """`ReportManager`: read-only summaries of the ledger.
 
-Backlog for health telemetry, what is still missing for an image, and the
+Backlog and finally failed items for health telemetry, what is still
+missing for an image, which images have finally failed parts, and the
 latency of each pipeline stage. Nothing here writes.
 """
 
@@ -22,6 +23,9 @@ from .states import MANIFEST_ITEM, CaptureState, DeliveryStage
 _image = schema.image
 _detector = schema.detector
 _delivery = schema.delivery
+
+_CHUNK = 500
+"""Most names in one ``IN (...)`` list (SQLite limits the parameters of a statement)."""
 
 
 class ReportManager:
@@ -71,6 +75,53 @@ class ReportManager:
             oldest_pending_age=max(0.0, now - float(oldest)) if oldest is not None else 0.0,
             queue_depths={str(d): int(c) for d, c in depths},
         )
+
+    def failed_counts(self) -> dict[str, int]:
+        """Destination → number of items that finally failed there (until retried).
+
+        One read; destinations without failed items are left out.
+        """
+        with self._db.begin() as conn:
+            rows = conn.execute(
+                sa.select(_delivery.c.destination, sa.func.count())
+                .where(_delivery.c.stage == DeliveryStage.FAILED.value)
+                .group_by(_delivery.c.destination)
+            ).all()
+        return {str(destination): int(count) for destination, count in rows}
+
+    def images_with_failures(
+        self, names: Collection[str], *, destinations: Collection[str] | None = None
+    ) -> set[str]:
+        """Which of ``names`` have a finally failed part: a capture, or a delivery.
+
+        Parameters
+        ----------
+        names : collection of `str`
+            Image names to look at (names not in the ledger are left out).
+        destinations : collection of `str`, optional
+            Count failed deliveries at these destinations only (default:
+            every destination).
+
+        Returns
+        -------
+        failed : `set` [`str`]
+            The images with at least one finally failed capture or delivery.
+        """
+        wanted = list(dict.fromkeys(names))
+        found: set[str] = set()
+        with self._db.begin() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                captures = sa.select(_detector.c.image).where(
+                    _detector.c.image.in_(chunk), _detector.c.state == CaptureState.FAILED.value
+                )
+                deliveries = sa.select(_delivery.c.image).where(
+                    _delivery.c.image.in_(chunk), _delivery.c.stage == DeliveryStage.FAILED.value
+                )
+                if destinations is not None:
+                    deliveries = deliveries.where(_delivery.c.destination.in_(list(destinations)))
+                found.update(str(name) for name in conn.execute(sa.union(captures, deliveries)).scalars())
+        return found
 
     def is_settled(self, name: str, destinations: Collection[str]) -> bool:
         """Cheap check: no detector of the image is still to capture or to deliver to ``destinations``.
