@@ -180,7 +180,7 @@ def test_too_little_free_space_is_staging_full(tmp_path: Path) -> None:
     assert str(tmp_path) in info.value.report and "min_free_space 1e+09 GB" in info.value.report
 
 
-def test_cleanup_removes_only_images_archived_longer_than_the_retention(tmp_path: Path) -> None:
+def test_cleanup_removes_only_images_completely_archived_longer_than_the_retention(tmp_path: Path) -> None:
     now = 1_800_000_000.0
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}", create=True)
     staging = StagingArea(tmp_path / "staging")
@@ -189,6 +189,7 @@ def test_cleanup_removes_only_images_archived_longer_than_the_retention(tmp_path
         "recent": "CC_O_20261123_000001",
         "unfinished": "CC_O_20261123_000002",
         "unknown": "CC_O_20261123_000003",
+        "incomplete": "CC_O_20261123_000004",
     }
     try:
         for key, name in names.items():
@@ -200,6 +201,8 @@ def test_cleanup_removes_only_images_archived_longer_than_the_retention(tmp_path
             )
         ledger.mark_archived(names["old"], 0, "done", now=now - 7200)
         ledger.mark_archived(names["recent"], 0, "done", now=now - 60)
+        # Archived long ago with a file missing: kept, retryImage may deliver it again.
+        ledger.mark_archived(names["incomplete"], 1, "R22_S11 missing", now=now - 7200)
         (tmp_path / "staging" / "20261123" / "not-an-image").mkdir()
         removed = staging.clean_archived(ledger, retention=3600, now=now)
     finally:
@@ -207,7 +210,8 @@ def test_cleanup_removes_only_images_archived_longer_than_the_retention(tmp_path
     assert removed == [names["old"]]
     assert not (tmp_path / "staging" / "20261122").exists(), "an emptied day_obs directory is removed"
     left = sorted(p.name for p in (tmp_path / "staging" / "20261123").iterdir())
-    assert left == sorted([names["recent"], names["unfinished"], names["unknown"], "not-an-image"])
+    kept = [names["recent"], names["unfinished"], names["unknown"], names["incomplete"], "not-an-image"]
+    assert left == sorted(kept)
 
 
 def test_cleanup_of_a_missing_staging_area_removes_nothing(tmp_path: Path) -> None:

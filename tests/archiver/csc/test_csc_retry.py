@@ -149,6 +149,10 @@ async def test_a_failed_capture_is_captured_again_once_the_image_is_in_the_daq(t
         assert (archived.statusCode, archived.archivedSensors, archived.missingSensors) == (0, 1, "")
         [in_oods] = await log.wait_for("evt_imageInOODS", 1)
         assert in_oods.statusCode == 0
+        # focalPlaneCapture once per archiving: first IMAGE_NOT_FOUND, then the written file.
+        first, second = await log.wait_for("tel_focalPlaneCapture", 2)
+        assert (first.status, first.bytesWritten) == (1, 0)
+        assert second.status == 0 and second.bytesWritten > 70_000_000
     with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}") as ledger:
         [detector] = ledger.detectors(NAME)
         assert (detector.state, detector.status, detector.attempts) == (CaptureState.WRITTEN, 0, 2)

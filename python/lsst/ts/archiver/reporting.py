@@ -144,7 +144,7 @@ class ArchiverReporter:
         self.oods_destinations = frozenset(oods_destinations)
         self.fault = fault
         self.log = log
-        self._reported: dict[str, None] = {}
+        self._reported: dict[tuple[str, float], None] = {}
 
     def _topic(self, name: str) -> Any:
         return getattr(self.controller, name)
@@ -211,20 +211,25 @@ class ArchiverReporter:
     # ------------------------------------------------------------------ focalPlaneCapture
 
     async def focal_plane_capture_if_done(self, obsid: str) -> None:
-        """Write ``focalPlaneCapture`` once the image is archived and final at every OODS."""
-        if obsid in self._reported:
-            return
+        """Write ``focalPlaneCapture`` once the image is archived and final at every OODS.
+
+        Written once per archiving: an image archived again after
+        ``retryImage`` is reported again, with its new outcomes.
+        """
         ledger = self.runner.ledger
         try:
             image = await self.runner.run(ledger.image, obsid)
             if image.archived_at is None:
                 return
+            key = (obsid, image.archived_at)
+            if key in self._reported:
+                return
             deliveries = await self.runner.run(ledger.deliveries, image=obsid)
             if any(d.destination in self.oods_destinations and not d.stage.final for d in deliveries):
                 return
-            if obsid in self._reported:
+            if key in self._reported:
                 return
-            self._reported[obsid] = None
+            self._reported[key] = None
             while len(self._reported) > 1000:
                 self._reported.pop(next(iter(self._reported)))
             detectors = await self.runner.run(ledger.detectors, obsid)

@@ -337,9 +337,10 @@ class StagingArea:
     def clean_archived(self, ledger: Ledger, retention: float, *, now: float | None = None) -> list[str]:
         """Delete the directories of images archived more than ``retention`` s ago; blocking.
 
-        Only images the ledger shows as archived are touched; anything else
-        (unknown or unfinished images, names that are not image names) is
-        left alone. A directory that cannot be removed is logged and kept
+        Only images the ledger shows as completely archived (status 0) are
+        touched; anything else (unknown or unfinished images, images with a
+        missing or finally failed file, which ``retryImage`` may deliver
+        again, names that are not image names) is left alone. A directory that cannot be removed is logged and kept
         for the next pass; emptied ``<day_obs>`` directories are removed.
 
         Parameters
@@ -372,7 +373,9 @@ class StagingArea:
                     record = ledger.image(image_dir.name)
                 except UnknownImageError:
                     continue
-                if record.archived_at is None or now - record.archived_at < retention:
+                if record.archived_at is None or record.archive_status != 0:
+                    continue
+                if now - record.archived_at < retention:
                     continue
                 try:
                     shutil.rmtree(image_dir)
