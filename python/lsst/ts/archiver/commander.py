@@ -77,6 +77,7 @@ class ArchiverCommander(salkit.CscCommander):
         super().__init__(name, index=0, **kwargs)
         self.help_dict["archiveImage"] = "imageName priority  # e.g. CC_O_20241123_000123 0"
         self.help_dict["catchUp"] = "startDate endDate  # YYYYMMDD YYYYMMDD, blank ('') for open ends"
+        self.help_dict["retryImage"] = "imageName destination  # destination blank ('') for every failed part"
 
     def _summary(self, obsid: str) -> ImageSummary:
         summary = self.images.get(obsid)
