@@ -51,7 +51,6 @@ from lsst.ts.archiver.butler import (
     exposure_records,
     raw_run,
 )
-from lsst.ts.archiver.butler.testing import TemporaryPostgres
 from lsst.ts.archiver.camera import LSSTCAM
 from lsst.ts.archiver.fits.card import Card, render_header
 from lsst.ts.archiver.fits.hdu import primary_cards
@@ -62,7 +61,7 @@ from lsst.ts.archiver.metadata import (
     sidecar_path_for,
     write_sidecar,
 )
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import TemporaryPostgres, make_primary_header
 
 INSTRUMENT = "LSSTCam"
 DAY_OBS = 20261123

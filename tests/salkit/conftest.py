@@ -1,22 +1,11 @@
-"""Shared fixtures for salkit tests: an isolated topic sub-name per test."""
+"""Every salkit test runs on a topic sub-name of its own."""
 
 from __future__ import annotations
 
-import collections.abc
-import os
-import uuid
-
 import pytest
-
-from lsst.ts.salkit.transport import TOPIC_SUBNAME_ENV_VAR
-from lsst.ts.salkit.transport.memory import get_memory_bus
 
 
 @pytest.fixture(autouse=True)
-def isolated_topic_subname(monkeypatch: pytest.MonkeyPatch) -> collections.abc.Iterator[str]:
-    """Give each test its own topic sub-name, so no history leaks between tests."""
-    subname = f"test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
-    monkeypatch.setenv(TOPIC_SUBNAME_ENV_VAR, subname)
-    monkeypatch.delenv("LSST_SALKIT_TRANSPORT", raising=False)
-    yield subname
-    get_memory_bus().delete_topics(subname)
+def own_topic_subname(isolated_topic_subname: str) -> str:
+    """`isolated_topic_subname` for every test here."""
+    return isolated_topic_subname

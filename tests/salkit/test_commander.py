@@ -11,10 +11,10 @@ import re
 import pytest
 from lsst.ts import salkit
 
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
 from lsst.ts.salkit.test_csc import TestCsc
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "config" / "Test" / "v1"
-STD_TIMEOUT = 10.0
 EVENT_LINE = re.compile(r"^\d+\.\d{3}: (\w+): (.*)$")
 
 
@@ -36,16 +36,14 @@ async def commander(csc: TestCsc) -> collections.abc.AsyncIterator[salkit.CscCom
 async def wait_for_line(
     commander: salkit.CscCommander, predicate: collections.abc.Callable[[str], bool]
 ) -> str:
-    """Remove and return the first output line that matches; fail after STD_TIMEOUT."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STD_TIMEOUT
-    while loop.time() < deadline:
-        for line in list(commander.output_queue):
-            if predicate(line):
-                commander.output_queue.remove(line)
-                return line
-        await asyncio.sleep(0.01)
-    raise AssertionError("expected output line not seen")
+    """Remove and return the first output line that matches."""
+
+    def matching_line() -> str | None:
+        return next((line for line in commander.output_queue if predicate(line)), None)
+
+    line = await wait_until(matching_line, what="the expected output line")
+    commander.output_queue.remove(line)
+    return line
 
 
 async def test_enable_option_reaches_enabled_and_prints_states(
@@ -82,8 +80,13 @@ async def test_telemetry_is_printed_only_when_it_changes(
 ) -> None:
     for value in (1.0, 1.001, 2.0):  # 1.001 rounds to the same 2 digits as 1.0
         await csc.tel_scalars.set_write(double0=value)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.2)
-    lines = [line for line in commander.output_queue if ": scalars: " in line]
+
+    def scalars_lines() -> list[str]:
+        return [line for line in commander.output_queue if ": scalars: " in line]
+
+    # The last value printed: the one in between would have been printed before it.
+    await wait_until(lambda: any("double0=2," in line for line in scalars_lines()), what="double0=2 printed")
+    lines = scalars_lines()
     assert len(lines) == 2
     assert "double0=1," in lines[0] and "double0=2," in lines[1]
 

@@ -10,7 +10,7 @@ import pytest
 from lsst.ts import salkit
 from salkit_demo_controller import DemoController
 
-STD_TIMEOUT = 5
+from lsst.ts.archiver.testing import STD_TIMEOUT
 
 
 async def test_controller_sets_identity_of_itself_and_its_domain() -> None:
@@ -141,7 +141,9 @@ async def test_include_and_exclude() -> None:
 async def test_remote_start_false_then_start() -> None:
     async with salkit.Domain() as domain:
         remote = salkit.Remote(domain, "Test", 1, start=False)
-        await asyncio.sleep(0.01)
+        # A Remote made later, started at once: by then the first would have started too.
+        started = salkit.Remote(domain, "Test", 1)
+        await started.start_task
         assert not remote.start_task.done()
         await remote.start()
         assert remote.start_task.done()

@@ -14,10 +14,10 @@ import unittest
 
 from lsst.ts import salkit
 
+from lsst.ts.archiver.testing import STD_TIMEOUT
 from lsst.ts.salkit.test_csc import TestCsc
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "config" / "Test" / "v1"
-STD_TIMEOUT = 10.0
 NONSTATE_COMMANDS = ("fault", "setArrays", "setScalars", "wait")
 
 
@@ -174,8 +174,10 @@ class CscTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
             await self.csc.fault(code=2, report="outer fault")
             assert calls == [salkit.State.FAULT]
             assert self.remote.evt_errorCode is not None
-            data = await self.remote.evt_errorCode.aget(timeout=STD_TIMEOUT)
-            await asyncio.sleep(0.05)
+            await self.remote.evt_errorCode.aget(timeout=STD_TIMEOUT)
+            # A later sample of the CSC: a nested errorCode would have come before it.
+            await self.csc.evt_scalars.set_write(int0=7, force_output=True)  # type: ignore[attr-defined]
+            await self.assert_next_sample(self.remote.evt_scalars, int0=7)
             data = self.remote.evt_errorCode.get()
             assert (data.errorCode, data.errorReport) == (2, "outer fault")
 
@@ -406,7 +408,9 @@ class CscTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
                 # Not polled outside STANDBY.
                 await salkit.set_summary_state(self.remote, salkit.State.DISABLED)
                 shutil.copy(CONFIG_DIR / "invalid_wrong_type.yaml", config_dir)
-                await asyncio.sleep(1.5)
+                # Two heartbeats later, more than one poll interval: still the old list.
+                for _ in range(2):
+                    await self.remote.evt_heartbeat.next(flush=True, timeout=STD_TIMEOUT)
                 assert (
                     self.remote.evt_configurationsAvailable.get().overrides
                     == "all_fields.yaml,some_fields.yaml"

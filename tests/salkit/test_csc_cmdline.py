@@ -17,9 +17,10 @@ import sys
 import typing
 import unittest
 
+import pytest
 from lsst.ts import salkit
-from servers.kafka_servers import LocalKafka, kafka_environ, local_kafka
 
+from lsst.ts.archiver.testing import STD_TIMEOUT, LocalKafka, kafka_environ, local_kafka
 from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
 from lsst.ts.salkit.test_csc import TestCsc
 
@@ -27,7 +28,6 @@ REPO_DIR = pathlib.Path(__file__).resolve().parents[2]
 CONFIG_PKG_DIR = REPO_DIR / "tests" / "data" / "config"
 CONFIG_DIR = CONFIG_PKG_DIR / "Test" / "v1"
 RUN_TEST_CSC = REPO_DIR / "bin" / "run_test_csc"
-STD_TIMEOUT = 20.0
 
 
 class CmdLineTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
@@ -155,6 +155,7 @@ class CmdLineTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
         finally:
             sys.argv = argv
 
+    @pytest.mark.integration  # runs bin/run_test_csc
     async def test_version_option_prints_the_csc_version(self) -> None:
         output = await asyncio.to_thread(run_bin_script_version, str(RUN_TEST_CSC))
         assert output == TestCsc.version
@@ -164,6 +165,7 @@ class CmdLineTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
             await self.check_bin_script(name="Test", index=1, exe_name=str(RUN_TEST_CSC))
 
 
+@pytest.mark.integration  # bin/run_test_csc in its own process, over tansu
 class BinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTestCase):
     """bin/run_test_csc in its own process, over Kafka."""
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import typing
 
 import pytest
 from lsst.ts import salkit
 
+from lsst.ts.archiver.testing import wait_until
 from lsst.ts.salkit.transport import ReadTopicSpec, TransportError, make_transport
 from lsst.ts.salkit.transport.memory import MemoryTransport
 
@@ -34,11 +34,6 @@ def topic(attr_name: str) -> salkit.TopicInfo:
     return salkit.get_component_info("Test").topics[attr_name]
 
 
-async def settle() -> None:
-    for _ in range(3):
-        await asyncio.sleep(0)
-
-
 def test_factory_default_is_memory_and_unknown_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(make_transport(), MemoryTransport)
     monkeypatch.setenv("LSST_SALKIT_TRANSPORT", "pigeon")
@@ -60,7 +55,7 @@ async def test_readers_get_independent_copies() -> None:
     data = {"salIndex": 1, "int0": [1, 2, 3, 4, 5]}
     await writer.write("arrays", data)
     data["int0"][0] = 99  # the writer reuses its dict
-    await settle()
+    await wait_until(lambda: received_a and received_b, what="the sample at both readers")
     assert received_a[0][1]["int0"] == [1, 2, 3, 4, 5]
     received_a[0][1]["int0"][1] = -1
     assert received_b[0][1]["int0"] == [1, 2, 3, 4, 5]
@@ -114,8 +109,12 @@ async def test_topic_subnames_are_isolated() -> None:
     reader = make_channel(MemoryTransport(topic_subname="b"), 0, received)
     await reader.start([ReadTopicSpec(scalars, history_depth=1)], [])
     await writer.write("logevent_scalars", {"int0": 2})
-    await settle()
-    assert received == []
+    # A later sample on the reader's own sub-name: those of "a" would have come first.
+    writer_b = make_channel(MemoryTransport(topic_subname="b"), 1, [])
+    await writer_b.start([], [scalars])
+    await writer_b.write("logevent_scalars", {"int0": 3})
+    await wait_until(lambda: received, what="the sample of sub-name b")
+    assert [data["int0"] for _, data, _ in received] == [3]
     salkit.get_memory_bus().delete_topics("a")
     salkit.get_memory_bus().delete_topics("b")
 
@@ -138,11 +137,15 @@ async def test_closed_reader_gets_nothing() -> None:
     writer = make_channel(transport, 1, [])
     received: Received = []
     reader = make_channel(transport, 0, received)
+    received_open: Received = []
+    open_reader = make_channel(transport, 0, received_open)
     await writer.start([], [tel])
     await reader.start([ReadTopicSpec(tel)], [])
+    await open_reader.start([ReadTopicSpec(tel)], [])
     await writer.write("scalars", {"int0": 1})
     await reader.close()
-    await settle()
+    # The reader still open gets the sample; the closed one, scheduled at the same time, does not.
+    await wait_until(lambda: received_open, what="the sample at the open reader")
     assert received == []
 
 

@@ -8,7 +8,13 @@ import collections.abc
 import pytest
 from lsst.ts import salkit
 
-STD_TIMEOUT = 5
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
+
+
+def last_value(topic: salkit.topics.ReadTopic) -> int | None:
+    """``int0`` of the newest sample the topic received, if any."""
+    data = topic.get()
+    return None if data is None else data.int0
 
 
 @pytest.fixture
@@ -74,8 +80,7 @@ async def test_get_aget_get_oldest_flush(controller: salkit.Controller, domain: 
     for value in (1, 2, 3):
         await controller.evt_scalars.set_write(int0=value)  # type: ignore[attr-defined]
     assert (await aget_task).int0 in (1, 2, 3)
-    await asyncio.sleep(0.01)
-    assert topic.get().int0 == 3
+    await wait_until(lambda: last_value(topic) == 3, what="sample 3")
     assert (await topic.aget()).int0 == 3
     assert topic.get_oldest().int0 == 1
     assert topic.nqueued == 2
@@ -92,7 +97,7 @@ async def test_queue_overflow_drops_oldest(controller: salkit.Controller, domain
     await remote.start_task
     for value in range(15):
         await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: last_value(remote.tel_scalars) == 14, what="the last sample")
     assert remote.tel_scalars.nqueued == 10
     values = [remote.tel_scalars.get_oldest().int0 for _ in range(10)]
     assert values == list(range(5, 15))
@@ -123,10 +128,7 @@ async def test_callbacks_are_serialized_by_default(
     remote.tel_scalars.callback = callback
     for value in range(5):
         await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
-    for _ in range(100):
-        if len(seen) == 5:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(seen) == 5, what="5 callbacks")
     assert seen == list(range(5))
     assert max_running == 1
     with pytest.raises(RuntimeError, match="callback"):
@@ -154,11 +156,7 @@ async def test_allow_multiple_callbacks_runs_concurrently(
     remote.tel_scalars.callback = callback
     for value in range(5):
         await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
-    for _ in range(100):
-        if done == 5:
-            break
-        await asyncio.sleep(0.01)
-    assert done == 5
+    await wait_until(lambda: done == 5, what="5 callbacks")
     assert max_running == 5
 
 
@@ -177,7 +175,7 @@ async def test_callback_exception_is_logged_and_reading_continues(
     remote.tel_scalars.callback = callback
     await controller.tel_scalars.set_write(int0=0)  # type: ignore[attr-defined]
     await controller.tel_scalars.set_write(int0=1)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.02)
+    await wait_until(lambda: len(seen) == 2, what="the callback of the sample after the failure")
     assert seen == [0, 1]
     assert "bad sample" in caplog.text
 
@@ -195,7 +193,7 @@ async def test_out_of_order_samples_are_discarded(
     tel.data.private_sndStamp -= 10
     await controller.salinfo.write_data(tel, tel.data)
     await tel.set_write(int0=3)
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: last_value(remote.tel_scalars) == 3, what="the last sample")
     values = [remote.tel_scalars.get_oldest().int0 for _ in range(remote.tel_scalars.nqueued)]
     assert values == [1, 3]
 
@@ -210,7 +208,8 @@ async def test_remote_index_filters_other_indices(domain: salkit.Domain) -> None
         await asyncio.gather(remote1.start_task, remote_all.start_task)
         await controller1.tel_scalars.set_write(int0=1)  # type: ignore[attr-defined]
         await controller2.tel_scalars.set_write(int0=2)  # type: ignore[attr-defined]
-        await asyncio.sleep(0.01)
+        # Samples arrive in write order: once remote_all has the second, remote1 had its chance.
+        await wait_until(lambda: remote_all.tel_scalars.nqueued == 2, what="both samples at remote_all")
         assert [remote1.tel_scalars.get_oldest().int0 for _ in range(remote1.tel_scalars.nqueued)] == [1]
         seen = [remote_all.tel_scalars.get_oldest() for _ in range(remote_all.tel_scalars.nqueued)]
         assert [(d.salIndex, d.int0) for d in seen] == [(1, 1), (2, 2)]
@@ -252,7 +251,7 @@ async def test_queue_fill_warnings_are_not_repeated(
     await remote.start_task
     for value in range(30):
         await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: last_value(remote.tel_scalars) == 29, what="the last sample")
     messages = [r.getMessage() for r in caplog.records if "queue" in r.getMessage()]
     assert sum("dropping" in m for m in messages) == 1
     assert sum("% full" in m for m in messages) == 3  # 10%, 50%, 90%
@@ -266,7 +265,11 @@ async def test_remote_warnings_do_not_become_controller_log_messages(
     remote.evt_logMessage.flush()
     for value in range(15):  # overflows the remote's queue: it logs warnings
         await controller.tel_scalars.set_write(int0=value)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.02)
+    await wait_until(lambda: last_value(remote.tel_scalars) == 14, what="the last sample")
+    # A later log message of the controller itself: had the warnings become log messages, they would come first.
+    controller.log.warning("a controller warning")
+    message = await remote.evt_logMessage.next(flush=False, timeout=STD_TIMEOUT)
+    assert message.message == "a controller warning"
     assert remote.evt_logMessage.nqueued == 0
 
 
@@ -275,17 +278,19 @@ async def test_clearing_callback_lets_the_current_call_finish_then_queues(
 ) -> None:
     remote = salkit.Remote(domain, "Test", 1, include=["scalars"])
     await remote.start_task
+    started: list[int] = []
     finished: list[int] = []
 
     async def callback(data: salkit.BaseSample) -> None:
-        await asyncio.sleep(0.05)
+        started.append(data.int0)  # type: ignore[attr-defined]
+        await asyncio.sleep(0.05)  # slow work
         finished.append(data.int0)  # type: ignore[attr-defined]
 
     remote.tel_scalars.callback = callback
     await controller.tel_scalars.set_write(int0=1)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.01)  # callback for 1 is running
+    await wait_until(lambda: started == [1], what="the callback of sample 1")
     remote.tel_scalars.callback = None
     await controller.tel_scalars.set_write(int0=2)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.1)
-    assert finished == [1]
     assert (await remote.tel_scalars.next(flush=False, timeout=STD_TIMEOUT)).int0 == 2
+    await wait_until(lambda: finished == [1], what="the callback of sample 1 to finish")
+    assert started == [1]

@@ -9,6 +9,8 @@ import pytest
 from lsst.ts import salkit
 from salkit_demo_controller import DemoController
 
+from lsst.ts.archiver.testing import STD_TIMEOUT
+
 
 @pytest.fixture
 async def remote() -> collections.abc.AsyncIterator[salkit.Remote]:
@@ -33,13 +35,13 @@ async def test_assert_raises_ack_error_checks_fields(remote: salkit.Remote) -> N
     async with salkit.assertRaisesAckError(
         ack=salkit.SalRetCode.CMD_FAILED, error=1, result_contains="fault requested"
     ):
-        await remote.cmd_fault.start(timeout=5)
+        await remote.cmd_fault.start(timeout=STD_TIMEOUT)
     with pytest.raises(AssertionError, match="does not contain"):
         async with salkit.assertRaisesAckError(result_contains="something else"):
-            await remote.cmd_fault.start(timeout=5)
+            await remote.cmd_fault.start(timeout=STD_TIMEOUT)
     with pytest.raises(AssertionError, match="not raised"):
         async with salkit.assertRaisesAckError():
-            await remote.cmd_enable.start(timeout=5)
+            await remote.cmd_enable.start(timeout=STD_TIMEOUT)
 
 
 async def test_assert_raises_ack_timeout_error(remote: salkit.Remote) -> None:

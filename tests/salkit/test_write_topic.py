@@ -9,7 +9,7 @@ import time
 import pytest
 from lsst.ts import salkit
 
-STD_TIMEOUT = 5
+from lsst.ts.archiver.testing import STD_TIMEOUT
 
 
 @pytest.fixture

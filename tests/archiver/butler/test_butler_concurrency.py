@@ -9,9 +9,8 @@ from pathlib import Path
 from lsst.daf.butler import Butler
 
 from lsst.ts.archiver.butler import IngestReport, RawIngester, open_repository
-from lsst.ts.archiver.butler.testing import write_raw_file
 from lsst.ts.archiver.camera import LSSTCAM
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import STD_TIMEOUT, make_primary_header, write_raw_file
 
 
 def test_concurrent_ingests_of_one_exposure_leave_each_file_once(
@@ -40,7 +39,7 @@ def test_concurrent_ingests_of_one_exposure_leave_each_file_once(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=STD_TIMEOUT)
     for other in butlers:
         other.close()
     for report in reports:

@@ -11,9 +11,8 @@ from astropy.io import fits
 from lsst.daf.butler import Butler
 
 from lsst.ts.archiver.butler import RawIngester
-from lsst.ts.archiver.butler.testing import write_raw_file
 from lsst.ts.archiver.metadata import make_sidecar, sidecar_path_for, write_sidecar
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import make_primary_header, write_raw_file
 
 RUN = "LSSTComCam/raw/all"
 DATA_ID = {"instrument": "LSSTComCam", "exposure": 2026112300021, "detector": 4}

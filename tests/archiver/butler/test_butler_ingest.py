@@ -14,10 +14,9 @@ from astropy.io import fits
 from lsst.daf.butler import Butler
 
 from lsst.ts.archiver.butler import FileStatus, RawFile, RawIngester, raw_run
-from lsst.ts.archiver.butler.testing import write_raw_file
 from lsst.ts.archiver.camera import LSST_COMCAM, LSSTCAM
 from lsst.ts.archiver.metadata import file_checksum, read_sidecar, sidecar_path_for, write_sidecar
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import make_primary_header, write_raw_file
 
 DAY_OBS = 20261123
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from astro_metadata_translator import ObservationInfo
 
 from lsst.ts.archiver.butler import exposure_records
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import make_primary_header
 
 PLAIN = (int, float, str, bool, type(None))
 

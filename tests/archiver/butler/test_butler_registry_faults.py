@@ -15,8 +15,7 @@ from lsst.ts.archiver.butler import (
     create_repository,
     is_registry_unavailable,
 )
-from lsst.ts.archiver.butler.testing import TemporaryPostgres, write_raw_file
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import TemporaryPostgres, make_primary_header, write_raw_file
 
 
 def exposure_files(directory: Path, seq_num: int) -> list[Path]:
@@ -27,6 +26,7 @@ def exposure_files(directory: Path, seq_num: int) -> list[Path]:
     ]
 
 
+@pytest.mark.integration  # its own PostgreSQL server, stopped and restarted
 def test_postgresql_down_then_back_raises_then_retry_ingests_everything_once(tmp_path: Path) -> None:
     with TemporaryPostgres() as server:
         url = server.create_database("butler")

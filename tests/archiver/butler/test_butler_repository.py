@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lsst.ts.archiver.butler import (
     open_or_create_repository,
     open_repository,
 )
+from lsst.ts.archiver.testing import TemporaryPostgres
 
 
 def test_new_repository_has_raw_type_runs_and_instruments(make_repo: Callable[..., Butler]) -> None:
@@ -80,8 +82,11 @@ def test_raw_defined_with_another_storage_class_is_reported(tmp_path: Path) -> N
             ensure_raw_dataset_type(butler)
 
 
-def test_postgresql_repositories_share_a_database_through_namespaces(postgres, tmp_path: Path) -> None:
-    url = postgres.url("butler")
+@pytest.mark.integration  # the PostgreSQL server
+def test_postgresql_repositories_share_a_database_through_namespaces(
+    postgres_database: Callable[[], str], tmp_path: Path
+) -> None:
+    url = postgres_database()
     with create_repository(tmp_path / "a", db=url, namespace="ns_a", instruments=["LATISS"]) as first:
         with create_repository(tmp_path / "b", db=url, namespace="ns_b", instruments=["LSSTCam"]) as second:
             assert [r.name for r in first.registry.queryDimensionRecords("instrument")] == ["LATISS"]
@@ -90,12 +95,16 @@ def test_postgresql_repositories_share_a_database_through_namespaces(postgres, t
         assert again.registry.queryDimensionRecords("detector", instrument="LATISS").count() == 1
 
 
-def test_postgresql_database_without_btree_gist_gets_it(postgres, tmp_path: Path) -> None:
+@pytest.mark.integration  # the PostgreSQL server
+def test_postgresql_database_without_btree_gist_gets_it(
+    postgres_server: TemporaryPostgres, tmp_path: Path
+) -> None:
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
+    bare = f"bare_{secrets.token_hex(6)}"
+    engine = sqlalchemy.create_engine(postgres_server.url(), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(sqlalchemy.text('CREATE DATABASE "bare"'))
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{bare}"'))
     engine.dispose()
-    with create_repository(tmp_path / "repo", db=postgres.url("bare"), instruments=["LATISS"]) as butler:
+    with create_repository(tmp_path / "repo", db=postgres_server.url(bare), instruments=["LATISS"]) as butler:
         assert butler.registry.queryDimensionRecords("detector", instrument="LATISS").count() == 1

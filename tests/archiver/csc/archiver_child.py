@@ -12,6 +12,7 @@ DAQ image archived.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from pathlib import Path
@@ -38,22 +39,23 @@ async def resume(root: Path) -> None:
     from lsst.ts.archiver.csc import ArchiverCsc
     from lsst.ts.archiver.daq import EmulatedDaqStore
     from lsst.ts.archiver.ledger import Ledger
+    from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
 
     csc = ArchiverCsc("ATArchiver", config_dir=root / "config", initial_state=salkit.State.ENABLED)
     await csc.start_task
     remote = salkit.Remote(csc.domain, "ATArchiver", include=["summaryState"])
     await remote.start_task
-    await remote.cmd_catchUp.set_start(startDate="", endDate="", timeout=30)  # type: ignore[attr-defined]
+    await remote.cmd_catchUp.set_start(startDate="", endDate="", timeout=STD_TIMEOUT)  # type: ignore[attr-defined]
     store = EmulatedDaqStore(root / "sim" / "daq", "lat", create=False)
     names = [image.name for image in store.list_images("raw")]
     with Ledger(f"sqlite:///{root / 'ledger.sqlite3'}") as ledger:
-        for _ in range(3000):
-            archived = all(ledger.has_image(n) and ledger.image(n).archived_at is not None for n in names)
-            if archived and not ledger.unfinished_deliveries():
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise SystemExit(f"resume: images not archived in time: {names}")
+
+        def archived(name: str) -> bool:
+            return ledger.has_image(name) and ledger.image(name).archived_at is not None
+
+        for name in names:  # in turn, each within the standard timeout
+            await wait_until(functools.partial(archived, name), what=f"{name} archived")
+        await wait_until(lambda: not ledger.unfinished_deliveries(), what="every delivery finished")
     print(f"resume: {len(names)} images archived", flush=True)
     await remote.close()
     await csc.close()

@@ -12,11 +12,21 @@ import tempfile
 import unittest
 from typing import Any
 
-from archiver_test_support import EventLog, result_remote, write_config_dir
+import pytest
 from lsst.ts import salkit
-from servers.kafka_servers import LocalKafka, kafka_environ, local_kafka
 
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
+from lsst.ts.archiver.testing import (
+    STD_TIMEOUT,
+    EventLog,
+    LocalKafka,
+    kafka_environ,
+    local_kafka,
+    result_remote,
+    write_config_dir,
+)
+
+pytestmark = pytest.mark.integration  # a CSC in its own process, tansu
 
 RUN_ATARCHIVER = pathlib.Path(__file__).resolve().parents[3] / "bin" / "run_atarchiver"
 NAME = "AT_O_20261123_000061"
@@ -54,16 +64,16 @@ class ArchiverBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsyncio
             process = await asyncio.create_subprocess_exec(*args, env=dict(os.environ))
             try:
                 for state in (salkit.State.STANDBY, salkit.State.DISABLED, salkit.State.ENABLED):
-                    await self.assert_next_summary_state(state, remote=remote, timeout=60)
-                applied = await remote.evt_configurationApplied.aget(timeout=30)  # type: ignore[attr-defined]
+                    await self.assert_next_summary_state(state, remote=remote, timeout=STD_TIMEOUT)
+                applied = await remote.evt_configurationApplied.aget(timeout=STD_TIMEOUT)  # type: ignore[attr-defined]
                 assert "_init.yaml" in applied.configurations and "_test.yaml" in applied.configurations
-                await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=30)  # type: ignore[attr-defined]
-                [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+                await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=STD_TIMEOUT)  # type: ignore[attr-defined]
+                [archived] = await log.wait_for("evt_imageArchived", 1)
                 assert (archived.obsid, archived.statusCode) == (NAME, 0)
-                [in_oods] = await log.wait_for("evt_imageInOODS", 1, timeout=60)
+                [in_oods] = await log.wait_for("evt_imageInOODS", 1)
                 assert in_oods.statusCode == 0
-                await salkit.set_summary_state(remote, salkit.State.OFFLINE, timeout=60)
-                assert await asyncio.wait_for(process.wait(), 60) == 0
+                await salkit.set_summary_state(remote, salkit.State.OFFLINE, timeout=STD_TIMEOUT)
+                assert await asyncio.wait_for(process.wait(), STD_TIMEOUT) == 0
             finally:
                 if process.returncode is None:
                     process.kill()

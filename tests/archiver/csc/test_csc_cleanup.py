@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from archiver_test_support import running_archiver, write_config_dir
+import pytest
 from lsst.daf.butler import Butler
 
-from lsst.ts.archiver.capture import image_staging_dir
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
+from lsst.ts.archiver.staging import StagingArea
+from lsst.ts.archiver.testing import STD_TIMEOUT, running_archiver, wait_until, write_config_dir
+
+pytestmark = pytest.mark.integration  # a whole Archiver, end to end
 
 NAME = "AT_O_20261123_000041"
 
@@ -29,17 +32,18 @@ async def test_archived_images_expire_from_staging_and_the_oods_only(tmp_path: P
     # 0.0005 h = 1.8 s: long enough for the image to be archived first.
     cleanup = {"enabled": True, "retention": 0.0005, "oods_retention": 0.0005, "interval": 0.5}
     config_dir = write_config_dir("ATArchiver", tmp_path, cleanup=cleanup)
-    staging = image_staging_dir(tmp_path / "staging", NAME)
+    staging = StagingArea(tmp_path / "staging").image_dir(NAME)
     async with running_archiver("ATArchiver", config_dir) as (csc, remote, log):
-        await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=10)
-        [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+        await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=STD_TIMEOUT)
+        [archived] = await log.wait_for("evt_imageArchived", 1)
         assert archived.statusCode == 0
-        [in_oods] = await log.wait_for("evt_imageInOODS", 1, timeout=60)
+        [in_oods] = await log.wait_for("evt_imageInOODS", 1)
         assert in_oods.statusCode == 0
-        for _ in range(200):
-            if not staging.exists() and await asyncio.to_thread(raw_count, tmp_path / "repo-oods") == 0:
-                break
-            await asyncio.sleep(0.1)
+
+        async def expired() -> bool:
+            return not staging.exists() and await asyncio.to_thread(raw_count, tmp_path / "repo-oods") == 0
+
+        await wait_until(expired, what="the staging directory and the OODS raw to expire")
     assert not staging.exists()
     assert raw_count(tmp_path / "repo-oods") == 0
     assert not list((tmp_path / "oods").rglob("*.fits"))

@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from archiver_test_support import running_archiver, write_config_dir
+import pytest
 
 from lsst.ts.archiver.commander import ArchiverCommander
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
+from lsst.ts.archiver.testing import running_archiver, wait_until, write_config_dir
+
+pytestmark = pytest.mark.integration  # a whole Archiver, end to end
 
 GOOD = "AT_O_20261123_000021"
 MISSING = "AT_O_20261123_000022"
 
 
-async def wait_for_line(commander: ArchiverCommander, text: str, timeout: float = 120.0) -> str:
-    for _ in range(int(timeout * 10)):
-        for line in commander.output_queue:
-            if text in line:
-                return line
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no output line with {text!r}: {list(commander.output_queue)}")
+async def wait_for_line(commander: ArchiverCommander, text: str) -> str:
+    """Return the first output line of the commander that contains ``text``."""
+
+    def line_with_text() -> str | None:
+        return next((line for line in commander.output_queue if text in line), None)
+
+    return await wait_until(line_with_text, what=f"an output line with {text!r}")
 
 
 async def test_commander_prints_one_summary_line_per_image(tmp_path: Path) -> None:

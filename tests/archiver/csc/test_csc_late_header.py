@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from archiver_test_support import running_archiver, write_config_dir
+import pytest
 from astropy.io import fits
 from lsst.ts import salkit
 
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
 from lsst.ts.archiver.fits import Card, HeaderServiceFile, render_header_file
 from lsst.ts.archiver.ledger import Ledger
+from lsst.ts.archiver.testing import running_archiver, wait_until, write_config_dir
+
+pytestmark = pytest.mark.integration  # a whole Archiver, end to end
 
 NAME = "AT_O_20261123_000051"
 
@@ -38,13 +41,18 @@ async def test_late_header_before_the_write_is_merged(tmp_path: Path) -> None:
                 imageName=NAME, imageIndex=1, imagesInSequence=1, exposureTime=2.0, timestampDateObs=tai - 2.0,
                 timestampDateEnd=tai, force_output=True,
             )  # fmt: skip
-            await asyncio.sleep(1.5)  # past the header timeout; the DAQ is still slow
+            # The scenario, not a wait for a result: the header comes 1.5 s after the
+            # image, past the Archiver's 0.5 s header wait; the DAQ is still slow.
+            await asyncio.sleep(1.5)
             await header_service.evt_largeFileObjectAvailable.set_write(  # type: ignore[attr-defined]
                 url=header_path.as_uri(), id=NAME, mimeType="YAML", force_output=True
             )
-            await asyncio.sleep(0.2)
+            await wait_until(
+                lambda: csc.headers.get(NAME) is not None,
+                what=f"the Archiver to hear of the header of {NAME}",
+            )
             await asyncio.to_thread(store.add_image, NAME, generator=PixelGenerator(cosmic_rays=0))
-            [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+            [archived] = await log.wait_for("evt_imageArchived", 1)
     finally:
         await camera.close()
         await header_service.close()

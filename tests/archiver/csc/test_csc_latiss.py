@@ -7,13 +7,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from archiver_test_support import running_archiver, write_config_dir
 from astropy.io import fits
 from lsst.ts import salkit
 
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
 from lsst.ts.archiver.ledger import Ledger, Trigger
 from lsst.ts.archiver.simulators import HeaderFaultPolicy, start_simulated_system
+from lsst.ts.archiver.testing import STD_TIMEOUT, running_archiver, wait_until, write_config_dir
 
 QUICK = {"daq": {"wait_timeout": 2.0}, "header_service": {"name": "", "wait_timeout": 1.0}}
 
@@ -27,6 +27,7 @@ def ledger_of(tmp_path: Path) -> Ledger:
     return Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
 
 
+@pytest.mark.integration  # a whole Archiver, end to end
 async def test_missing_header_writes_archiver_metadata_flagged(tmp_path: Path) -> None:
     system = await start_simulated_system(
         "LATISS", tmp_path / "sim", fault_policy=HeaderFaultPolicy(drop_probability=1.0)
@@ -34,8 +35,8 @@ async def test_missing_header_writes_archiver_metadata_flagged(tmp_path: Path) -
     try:
         async with running_archiver("ATArchiver", config(tmp_path)) as (csc, remote, log):
             [name] = await system.take_images(1, exp_time=0.5)
-            [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
-            [capture] = await log.wait_for("tel_focalPlaneCapture", 1, timeout=30)
+            [archived] = await log.wait_for("evt_imageArchived", 1)
+            [capture] = await log.wait_for("tel_focalPlaneCapture", 1)
     finally:
         await system.close()
     assert (archived.obsid, archived.statusCode, archived.archivedSensors) == (name, 0, 1)
@@ -55,11 +56,14 @@ async def test_missing_header_writes_archiver_metadata_flagged(tmp_path: Path) -
         assert hdul[0].header["EXPTIME"] == 0.5
 
 
+@pytest.mark.integration  # a whole Archiver, end to end
 async def test_image_missing_from_the_daq_is_reported_not_faulted(tmp_path: Path) -> None:
     EmulatedDaqStore(tmp_path / "sim" / "daq", "lat").close()
     async with running_archiver("ATArchiver", config(tmp_path)) as (csc, remote, log):
-        await remote.cmd_archiveImage.set_start(imageName="AT_O_20261123_000099", priority=0, timeout=10)
-        [archived] = await log.wait_for("evt_imageArchived", 1, timeout=60)
+        await remote.cmd_archiveImage.set_start(
+            imageName="AT_O_20261123_000099", priority=0, timeout=STD_TIMEOUT
+        )
+        [archived] = await log.wait_for("evt_imageArchived", 1)
         assert csc.summary_state == salkit.State.ENABLED
     [retrieval] = log.of("evt_imageRetrievalForArchiving")
     assert (retrieval.raft, retrieval.sensor, retrieval.statusCode) == ("R00", "S00", 1)
@@ -74,11 +78,12 @@ async def test_bad_archive_image_commands_fail_with_a_reason(tmp_path: Path) -> 
     async with running_archiver("ATArchiver", config(tmp_path)) as (csc, remote, log):
         for name, reason in (("not-a-name", "image name"), ("CC_O_20261123_000001", "not a LATISS image")):
             with pytest.raises(salkit.AckError, match=reason):
-                await remote.cmd_archiveImage.set_start(imageName=name, priority=0, timeout=10)
+                await remote.cmd_archiveImage.set_start(imageName=name, priority=0, timeout=STD_TIMEOUT)
         with pytest.raises(salkit.AckError, match="YYYYMMDD"):
-            await remote.cmd_catchUp.set_start(startDate="2026-11-23", endDate="", timeout=10)
+            await remote.cmd_catchUp.set_start(startDate="2026-11-23", endDate="", timeout=STD_TIMEOUT)
 
 
+@pytest.mark.integration  # a whole Archiver, end to end
 async def test_images_announced_while_disabled_are_archived_when_enabled(tmp_path: Path) -> None:
     system = await start_simulated_system("LATISS", tmp_path / "sim")
     try:
@@ -89,42 +94,46 @@ async def test_images_announced_while_disabled_are_archived_when_enabled(tmp_pat
         ):
             [name] = await system.take_images(1, exp_time=0.5)
             with ledger_of(tmp_path) as ledger:
-                for _ in range(100):
-                    if ledger.has_image(name):
-                        break
-                    await asyncio.sleep(0.1)
+                await wait_until(lambda: ledger.has_image(name), what=f"{name} in the ledger")
                 record = ledger.image(name)
                 assert record.trigger is Trigger.CATCH_UP and record.archived_at is None
-            await asyncio.sleep(1.0)
-            assert log.of("evt_imageRetrievalForArchiving") == []
-            await remote.cmd_enable.start(timeout=30)
-            [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+            enabled_at = salkit.current_tai()
+            await remote.cmd_enable.start(timeout=STD_TIMEOUT)
+            [archived] = await log.wait_for("evt_imageArchived", 1)
     finally:
         await system.close()
     assert (archived.obsid, archived.statusCode) == (name, 0)
+    # Nothing was retrieved while DISABLED: the only retrieval was sent after enable.
+    [retrieval] = log.of("evt_imageRetrievalForArchiving")
+    assert retrieval.private_sndStamp > enabled_at
     with fits.open(ledger_of(tmp_path).detectors(name)[0].path) as hdul:
         # The camera metadata recorded while DISABLED is used.
         assert hdul[0].header["EXPTIME"] == 0.5
 
 
+@pytest.mark.integration  # a whole Archiver, end to end
 async def test_duplicate_end_of_image_telemetry_is_ignored(tmp_path: Path) -> None:
     system = await start_simulated_system("LATISS", tmp_path / "sim")
     try:
         async with running_archiver("ATArchiver", config(tmp_path)) as (csc, remote, log):
             [name] = await system.take_images(1, exp_time=0.5)
-            await log.wait_for("evt_imageArchived", 1, timeout=120)
+            await log.wait_for("evt_imageArchived", 1)
             await system.camera_csc.evt_endOfImageTelemetry.write()  # type: ignore[attr-defined]
-            await asyncio.sleep(2.0)
-            assert len(log.of("evt_imageRetrievalForArchiving")) == 1
-            assert len(log.of("evt_imageArchived")) == 1
+            # The Archiver handles camera events in order: once a later image is
+            # archived, the duplicate was handled.
+            [later] = await system.take_images(1, exp_time=0.5)
+            await log.wait_for("evt_imageArchived", 1, obsid=later)
+            assert len(log.of("evt_imageRetrievalForArchiving", name)) == 1
+            assert len(log.of("evt_imageArchived", name)) == 1
             with pytest.raises(salkit.AckError, match="already archived"):
-                await remote.cmd_archiveImage.set_start(imageName=name, priority=0, timeout=10)
+                await remote.cmd_archiveImage.set_start(imageName=name, priority=0, timeout=STD_TIMEOUT)
     finally:
         await system.close()
     with ledger_of(tmp_path) as ledger:
         assert len(ledger.deliveries(image=name)) == 4  # (file + manifest) x 2 destinations
 
 
+@pytest.mark.integration  # a whole Archiver, end to end
 async def test_catch_up_selects_by_day_obs_and_archives_what_the_ledger_does_not_show(
     tmp_path: Path,
 ) -> None:
@@ -138,13 +147,14 @@ async def test_catch_up_selects_by_day_obs_and_archives_what_the_ledger_does_not
     store.close()
     overrides = {"catch_up": {"rate": 600.0, "priority": -10}}
     async with running_archiver("ATArchiver", config(tmp_path, **overrides)) as (csc, remote, log):
-        await remote.cmd_catchUp.set_start(startDate="20261123", endDate="20261123", timeout=30)
-        archived = await log.wait_for("evt_imageArchived", 2, timeout=180)
+        await remote.cmd_catchUp.set_start(startDate="20261123", endDate="20261123", timeout=STD_TIMEOUT)
+        await log.wait_for("evt_imageArchived", 1)
+        archived = await log.wait_for("evt_imageArchived", 2)
         assert sorted(a.obsid for a in archived) == names
         assert all(a.statusCode == 0 for a in archived), [a.description for a in archived]
         # The whole store: only the image of the later day_obs is left to archive.
-        await remote.cmd_catchUp.set_start(startDate="", endDate="", timeout=30)
-        archived = await log.wait_for("evt_imageArchived", 3, timeout=180)
+        await remote.cmd_catchUp.set_start(startDate="", endDate="", timeout=STD_TIMEOUT)
+        archived = await log.wait_for("evt_imageArchived", 3)
         assert archived[2].obsid == later
         retrieved = [r.obsid for r in log.of("evt_imageRetrievalForArchiving")]
         assert sorted(retrieved) == sorted([*names, later])

@@ -7,14 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from archiver_test_support import write_config_dir
+import pytest
 from lsst.daf.butler import Butler
 
 from lsst.ts.archiver.daq import EmulatedDaqStore, StoreUnavailableError
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger, LedgerSchemaError
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until_sync, write_config_dir
+
+pytestmark = pytest.mark.integration  # Archivers in their own processes, end to end
 
 CHILD = Path(__file__).with_name("archiver_child.py")
 N_IMAGES = 5
@@ -52,17 +54,20 @@ def test_killed_archiver_resumes_every_image_without_duplicates(tmp_path: Path) 
     )
     env = {**os.environ, "LSST_SITE": "test"}
     child = subprocess.Popen([sys.executable, str(CHILD), str(tmp_path), "sequence", str(N_IMAGES)], env=env)
+
+    def state_of_running_child() -> tuple[list[str], int, int]:
+        assert child.poll() is None, f"the first Archiver process exited with {child.returncode}"
+        return _state(tmp_path)
+
+    def mid_sequence() -> bool:
+        names, archived, unfinished = state_of_running_child()
+        return archived >= 1 and (unfinished >= 1 or len(names) > archived)
+
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert child.poll() is None, f"the first Archiver process exited with {child.returncode}"
-            names, archived, unfinished = _state(tmp_path)
-            if archived >= 1 and (unfinished >= 1 or len(names) > archived):
-                break
-            assert time.monotonic() < deadline, f"no mid-sequence state within 300 s: {names}, {archived}"
-            time.sleep(0.05)
+        wait_until_sync(lambda: state_of_running_child()[0], what="the first image in the DAQ store")
+        wait_until_sync(mid_sequence, what="one image archived and more to come")
         child.send_signal(signal.SIGKILL)
-        child.wait(30)
+        child.wait(STD_TIMEOUT)
     finally:
         if child.poll() is None:
             child.kill()
@@ -73,7 +78,7 @@ def test_killed_archiver_resumes_every_image_without_duplicates(tmp_path: Path) 
     restarted = subprocess.run(
         [sys.executable, str(CHILD), str(tmp_path), "resume"],
         env=env,
-        timeout=400,
+        timeout=STD_TIMEOUT * (N_IMAGES + 1),  # the child waits for each image in turn
         capture_output=True,
         text=True,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archiver_test_support import EventLog, result_remote, write_config_dir
+import pytest
 from astropy.io import fits
 from lsst.daf.butler import Butler
 from lsst.ts import salkit
@@ -13,6 +13,9 @@ from lsst.ts.archiver.camera import LSST_COMCAM, ImageName
 from lsst.ts.archiver.csc import ArchiverCsc
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
 from lsst.ts.archiver.simulators import start_simulated_system
+from lsst.ts.archiver.testing import EventLog, result_remote, write_config_dir
+
+pytestmark = pytest.mark.integration  # a whole Archiver with the simulated camera, end to end
 
 N_IMAGES = 2
 
@@ -28,10 +31,11 @@ async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_
         await remote.start_task
         log = EventLog(remote)
         names = await system.take_images(N_IMAGES, exp_time=1.0, key_values={"imageType": "FLAT"})
-        archived = await log.wait_for("evt_imageArchived", N_IMAGES, timeout=400)
+        for count in range(1, N_IMAGES + 1):  # in turn, each within the standard timeout
+            archived = await log.wait_for("evt_imageArchived", count)
         # imageArchived is about the DBB; the OODS may finish a little later.
-        await log.wait_for("evt_imageInOODS", 9 * N_IMAGES, timeout=120)
-        await log.wait_for("tel_focalPlaneCapture", N_IMAGES, timeout=30)
+        await log.wait_for("evt_imageInOODS", 9 * N_IMAGES)
+        await log.wait_for("tel_focalPlaneCapture", N_IMAGES)
     finally:
         await csc.close()
         await system.close()

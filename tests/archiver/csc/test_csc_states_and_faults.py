@@ -8,12 +8,13 @@ import unittest
 from pathlib import Path
 from typing import Any
 
-from archiver_test_support import running_archiver, write_config_dir
+import pytest
 from lsst.ts import salkit
 
 from lsst.ts.archiver.csc import ArchiverCsc
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
 from lsst.ts.archiver.error_codes import ErrorCode
+from lsst.ts.archiver.testing import STD_TIMEOUT, running_archiver, wait_until, write_config_dir
 from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
 
 BIN = Path(__file__).resolve().parents[3] / "bin"
@@ -47,8 +48,8 @@ class TestArchiverCscStates(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTest
     async def test_archiver_health_is_written_every_second(self) -> None:
         async with self.make_csc(initial_state=salkit.State.ENABLED):
             await self.assert_next_summary_state(salkit.State.ENABLED)
-            first = await self.remote.tel_archiverHealth.next(flush=True, timeout=10)  # type: ignore[attr-defined]
-            second = await self.remote.tel_archiverHealth.next(flush=False, timeout=10)  # type: ignore[attr-defined]
+            first = await self.remote.tel_archiverHealth.next(flush=True, timeout=STD_TIMEOUT)  # type: ignore[attr-defined]
+            second = await self.remote.tel_archiverHealth.next(flush=False, timeout=STD_TIMEOUT)  # type: ignore[attr-defined]
             assert 0.5 < second.private_sndStamp - first.private_sndStamp < 2.0
             assert second.imagesPending == 0 and second.workersAlive == 2
             assert second.freeSpace > 0.5 and list(second.queueDepth) == [0] * 8
@@ -58,9 +59,12 @@ class TestArchiverCscStates(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTest
             await self.assert_next_summary_state(salkit.State.STANDBY)
             (self.config_dir / "nodest.yaml").write_text("destinations: []\n")
             with self.assertRaisesRegex(salkit.AckError, "No enabled destination"):
-                await self.remote.cmd_start.set_start(configurationOverride="nodest.yaml", timeout=30)  # type: ignore[attr-defined]
+                await self.remote.cmd_start.set_start(  # type: ignore[attr-defined]
+                    configurationOverride="nodest.yaml", timeout=STD_TIMEOUT
+                )
             assert self.csc.summary_state == salkit.State.STANDBY
 
+    @pytest.mark.integration  # runs the bin scripts
     async def test_bin_scripts_report_their_version(self) -> None:
         for script in ("run_atarchiver", "run_ccarchiver", "run_mtarchiver"):
             version = run_bin_script_version(str(BIN / script))
@@ -68,16 +72,13 @@ class TestArchiverCscStates(salkit.BaseCscTestCase, unittest.IsolatedAsyncioTest
 
 
 async def assert_fault(csc: ArchiverCsc, code: ErrorCode, text: str) -> None:
-    for _ in range(100):
-        if csc.summary_state == salkit.State.FAULT:
-            break
-        await asyncio.sleep(0.1)
-    assert csc.summary_state == salkit.State.FAULT
+    await wait_until(lambda: csc.summary_state == salkit.State.FAULT, what=f"{csc.salinfo.name} in FAULT")
     error = csc.evt_errorCode.data  # type: ignore[attr-defined]
     assert error.errorCode == code, error.errorReport
     assert text in error.errorReport
 
 
+@pytest.mark.integration  # archives an image end to end
 async def test_missing_daq_store_is_a_fault_and_recovery_resumes(tmp_path: Path) -> None:
     config_dir = write_config_dir("ATArchiver", tmp_path)
     async with running_archiver("ATArchiver", config_dir) as (csc, remote, log):
@@ -88,9 +89,11 @@ async def test_missing_daq_store_is_a_fault_and_recovery_resumes(tmp_path: Path)
             store.add_image, "AT_O_20261123_000005", generator=PixelGenerator(cosmic_rays=0)
         )
         store.close()
-        await salkit.set_summary_state(remote, salkit.State.ENABLED, timeout=60)
-        await remote.cmd_archiveImage.set_start(imageName="AT_O_20261123_000005", priority=0, timeout=10)
-        [archived] = await log.wait_for("evt_imageArchived", 1, timeout=120)
+        await salkit.set_summary_state(remote, salkit.State.ENABLED, timeout=STD_TIMEOUT)
+        await remote.cmd_archiveImage.set_start(
+            imageName="AT_O_20261123_000005", priority=0, timeout=STD_TIMEOUT
+        )
+        [archived] = await log.wait_for("evt_imageArchived", 1)
         assert archived.statusCode == 0
 
 
@@ -119,7 +122,9 @@ async def test_full_staging_is_a_fault(tmp_path: Path) -> None:
         await assert_fault(csc, ErrorCode.STAGING_FULL, "min_free_space")
         # Commands that need ENABLED say why they cannot run.
         try:
-            await remote.cmd_archiveImage.set_start(imageName="AT_O_20261123_000001", priority=0, timeout=10)
+            await remote.cmd_archiveImage.set_start(
+                imageName="AT_O_20261123_000001", priority=0, timeout=STD_TIMEOUT
+            )
         except salkit.AckError as e:
             assert "Fault state" in e.ackcmd.result and str(int(ErrorCode.STAGING_FULL)) in e.ackcmd.result
         else:

@@ -27,6 +27,7 @@ from lsst.ts.archiver.daq import (
     TruncatedSourceError,
     camera_for_partition,
 )
+from lsst.ts.archiver.testing import STD_TIMEOUT
 
 # Small readouts keep the tests fast: 8 columns x 4 rows per amplifier.
 SMALL = {"UnderCols": 2, "ReadCols": 4, "OverCols": 2, "ReadRows": 3, "OverRows": 1}
@@ -286,9 +287,9 @@ async def test_stream_reports_new_image_when_created_then_when_complete(store: E
     completed = store.stream()
     thread = _write_later(store, "CC_O_20241123_000002", 0.2)
     try:
-        first = await created.next(timeout=5)
+        first = await created.next(timeout=STD_TIMEOUT)
         assert first.name == "CC_O_20241123_000002"
-        done = await completed.next(timeout=5, complete=True)
+        done = await completed.next(timeout=STD_TIMEOUT, complete=True)
         assert done.name == "CC_O_20241123_000002" and done.complete
     finally:
         await asyncio.to_thread(thread.join)
@@ -302,8 +303,8 @@ async def test_stream_times_out_with_clear_message(store: EmulatedDaqStore) -> N
 async def test_wait_complete_returns_once_all_sources_are_written(store: EmulatedDaqStore) -> None:
     thread = _write_later(store, "CC_O_20241123_000003", 0.05)
     try:
-        await store.stream().next(timeout=5)
-        image = await store.wait_complete("CC_O_20241123_000003", timeout=10)
+        await store.stream().next(timeout=STD_TIMEOUT)
+        image = await store.wait_complete("CC_O_20241123_000003", timeout=STD_TIMEOUT)
         assert image.complete
     finally:
         await asyncio.to_thread(thread.join)
@@ -330,6 +331,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.integration  # a reader in another process
 def test_reader_in_another_process_sees_images_while_writer_adds_them(tmp_path: Path) -> None:
     with EmulatedDaqStore(tmp_path, "comcam") as writer:
         reader = subprocess.Popen(
@@ -348,7 +350,7 @@ def test_reader_in_another_process_sees_images_while_writer_adds_them(tmp_path: 
                 for k, location in enumerate(("R22/Reb0", "R22/Reb1", "R22/Reb2")):
                     writer.write_pixels(name, location, _pixels(seq * 10 + k))
                 expected.append(f"{name} {sum(int(_pixels(seq * 10 + k).sum()) for k in range(3))}")
-            out, _ = reader.communicate(timeout=60)
+            out, _ = reader.communicate(timeout=STD_TIMEOUT)
         finally:
             reader.kill()
     assert out.split("\n")[:3] == expected

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 from lsst.ts.archiver.daq import EmulatedDaqStore
+from lsst.ts.archiver.testing import STD_TIMEOUT
+
+pytestmark = pytest.mark.integration  # runs bin/daq_store
 
 REPO = Path(__file__).resolve().parents[3]
 TOOL = REPO / "bin" / "daq_store"
@@ -21,7 +24,7 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, str(TOOL), "--root", str(root), "--partition", "comcam", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=STD_TIMEOUT,
         env=env,
     )
 

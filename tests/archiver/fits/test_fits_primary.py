@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from fits_test_support import TAI_BEGIN, exposure_metadata
 
 from lsst.ts.archiver.camera import LATISS, LSSTCAM
 from lsst.ts.archiver.fits import (
@@ -16,6 +15,7 @@ from lsst.ts.archiver.fits import (
     mjd_from_tai_unix,
     tai_unix_to_isot,
 )
+from lsst.ts.archiver.testing import TAI_BEGIN, exposure_metadata
 
 OBSID = "MC_O_20260315_000051"
 DETECTOR = LSSTCAM.detector("R22_S11")

@@ -10,7 +10,6 @@ import fitsio
 import numpy as np
 import pytest
 from astropy.io import fits
-from fits_test_support import TAI_BEGIN, amplifier_pixels, exposure_metadata, open_verified, run_fitsverify
 
 from lsst.ts.archiver.camera import LATISS, LSST_COMCAM, LSSTCAM, Camera, Detector
 from lsst.ts.archiver.fits import (
@@ -22,6 +21,13 @@ from lsst.ts.archiver.fits import (
     WrittenFile,
 )
 from lsst.ts.archiver.metadata import read_sidecar
+from lsst.ts.archiver.testing import (
+    TAI_BEGIN,
+    amplifier_pixels,
+    exposure_metadata,
+    open_verified,
+    run_fitsverify,
+)
 
 VARIANTS = {
     "LATISS": (LATISS, "R00_S00", "AT_O_20260315_000051"),

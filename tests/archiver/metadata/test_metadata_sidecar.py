@@ -20,7 +20,7 @@ from lsst.ts.archiver.metadata import (
     sidecar_path_for,
     write_sidecar,
 )
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import make_primary_header
 
 
 def lsstcam_sidecar(detector: str = "R22_S11") -> RawSidecar:

@@ -12,7 +12,7 @@ from lsst.ts.archiver.metadata import (
     ArchiverLsstCamTranslator,
     ArchiverLsstComCamTranslator,
 )
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import make_primary_header
 
 
 def translate(header: dict) -> ObservationInfo:

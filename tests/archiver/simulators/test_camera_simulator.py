@@ -19,6 +19,7 @@ from lsst.ts.archiver.simulators import (
     parse_additional,
     split_list,
 )
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
 
 IMAGE_EVENTS = (
     "startIntegration",
@@ -28,7 +29,6 @@ IMAGE_EVENTS = (
     "endOfImageTelemetry",
 )
 IDENTITY_EVENTS = ("startIntegration", "startReadout", "endReadout", "endOfImageTelemetry")
-STD_TIMEOUT = 60.0
 
 
 class EventRecorder:
@@ -142,6 +142,7 @@ def check_daq_images(daq_root: Path, camera: Camera, recorder: EventRecorder, na
                 assert decoded.pixels.std() > 0
 
 
+@pytest.mark.integration  # the simulated camera end to end at full size: ~7 GB into the DAQ emulator
 async def test_comcam_ten_image_sequence_full_geometry(tmp_path: Path, domain: salkit.Domain) -> None:
     recorder = EventRecorder(domain, "CCCamera")
     camera_csc = await make_camera("CCCamera", tmp_path)
@@ -282,10 +283,12 @@ async def test_take_images_is_rejected_with_a_reason(tmp_path: Path, domain: sal
     remote = salkit.Remote(domain, "CCCamera")
     try:
         await remote.start_task
-        args = dict(nImages=1, expTime=0.0, shutter=False, sensors="", keyValueMap="", obsNote="", timeout=10)
+        args = dict(
+            nImages=1, expTime=0.0, shutter=False, sensors="", keyValueMap="", obsNote="", timeout=STD_TIMEOUT
+        )
         async with salkit.assertRaisesAckError(result_contains="takeImages not allowed"):
             await remote.cmd_takeImages.set_start(**args)
-        await remote.cmd_enable.start(timeout=10)
+        await remote.cmd_enable.start(timeout=STD_TIMEOUT)
         for bad, message in [
             ({"sensors": "R99_S11"}, "R99_S11"),
             ({"keyValueMap": "imageType OBJECT"}, "has no ':'"),
@@ -295,7 +298,7 @@ async def test_take_images_is_rejected_with_a_reason(tmp_path: Path, domain: sal
             async with salkit.assertRaisesAckError(result_contains=message):
                 await remote.cmd_takeImages.set_start(**(args | bad))
         async with salkit.assertRaisesAckError(result_contains="not supported"):
-            await remote.cmd_enterControl.start(timeout=10)
+            await remote.cmd_enterControl.start(timeout=STD_TIMEOUT)
         assert camera_csc.daq_store.list_images() == []
     finally:
         await remote.close()
@@ -307,13 +310,14 @@ async def test_disable_interrupts_a_running_sequence(tmp_path: Path, domain: sal
     remote = salkit.Remote(domain, "CCCamera")
     try:
         await remote.start_task
-        args = dict(nImages=3, expTime=30.0, shutter=True, sensors="", keyValueMap="", obsNote="", timeout=60)
+        args = dict(
+            nImages=3, expTime=30.0, shutter=True, sensors="", keyValueMap="", obsNote="", timeout=STD_TIMEOUT
+        )
         sequence = asyncio.create_task(remote.cmd_takeImages.set_start(**args))
-        while not camera_csc.busy:
-            await asyncio.sleep(0.01)
-        await remote.cmd_disable.start(timeout=10)
+        await wait_until(lambda: camera_csc.busy, what="the sequence to start")
+        await remote.cmd_disable.start(timeout=STD_TIMEOUT)
         with pytest.raises(salkit.AckError, match="interrupted"):
-            await asyncio.wait_for(sequence, timeout=10)
+            await asyncio.wait_for(sequence, timeout=STD_TIMEOUT)
         assert not camera_csc.busy
         assert camera_csc.daq_store.list_images() == []  # stopped during the first integration
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,14 +11,15 @@ import pytest
 from lsst.resources import ResourcePath
 from lsst.ts import salkit
 
-from lsst.ts.archiver.camera import day_obs_for
 from lsst.ts.archiver.fits import parse_header_file
 from lsst.ts.archiver.simulators import (
     SMALL_AMPLIFIER_REGISTERS,
     HeaderFaultPolicy,
     SimulatedSystem,
+    camera_csc,
     start_simulated_system,
 )
+from lsst.ts.archiver.testing import wait_until
 
 
 class HeaderRecorder:
@@ -29,6 +29,11 @@ class HeaderRecorder:
         self.remote = salkit.Remote(domain, name, include=["largeFileObjectAvailable"], evt_max_history=0)
         self.samples: list[Any] = []
         self.remote.evt_largeFileObjectAvailable.callback = self.samples.append
+
+    async def wait_for(self, count: int) -> list[Any]:
+        """Wait until ``count`` announcements have arrived; return them all."""
+        await wait_until(lambda: len(self.samples) >= count, what=f"{count} largeFileObjectAvailable samples")
+        return self.samples
 
 
 @pytest.fixture
@@ -69,8 +74,7 @@ async def test_every_image_gets_an_announced_header_that_parses_and_matches_its_
 ) -> None:
     system, recorder = comcam
     names = await system.take_images(3, 0.2, key_values={"imageType": "OBJECT", "groupId": "g1"})
-    await system.wait_for_headers()
-    await salkit_settle()
+    await recorder.wait_for(3)
     assert [s.id for s in recorder.samples] == names
     for sample in recorder.samples:
         assert sample.url.startswith("file://") and sample.url.endswith(
@@ -90,17 +94,22 @@ async def test_dropped_headers_are_never_written_or_announced(
     system.fault_policy = HeaderFaultPolicy(drop_probability=1.0)
     names = await system.take_images(2)
     await system.wait_for_headers()
-    await salkit_settle()
-    assert recorder.samples == []
     assert system.header_service_csc.dropped == names
     assert not any(Path(system.header_root).rglob("*.yaml"))
+    # A later image with a header: had the dropped ones been announced, they would come first.
+    system.fault_policy = HeaderFaultPolicy()
+    later = await system.take_images(1)
+    await recorder.wait_for(1)
+    assert [s.id for s in recorder.samples] == later
 
 
 async def test_headers_dropped_or_delayed_by_image_name(
-    comcam: tuple[SimulatedSystem, HeaderRecorder],
+    comcam: tuple[SimulatedSystem, HeaderRecorder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     system, recorder = comcam
-    day_obs = day_obs_for(salkit.current_tai())
+    # The names the camera will give, whatever today's date: its images are of one fixed day_obs.
+    day_obs = 20261123
+    monkeypatch.setattr(camera_csc, "day_obs_for", lambda tai: day_obs)
     last = system.camera_csc.image_counter.last("CC", day_obs)
     first, second, third = (f"CC_O_{day_obs}_{last + i:06d}" for i in (1, 2, 3))
     system.fault_policy = HeaderFaultPolicy(drop_images=[first], delay_images={second: 3.0})
@@ -115,8 +124,7 @@ async def test_headers_dropped_or_delayed_by_image_name(
     try:
         names = await system.take_images(3)
         assert names == [first, second, third]
-        await system.wait_for_headers()
-        await salkit_settle()
+        await recorder.wait_for(2)  # the delayed one last: had the dropped one come, it would be first
     finally:
         await camera.close()
     by_id = {s.id: s for s in recorder.samples}
@@ -138,12 +146,12 @@ async def test_no_headers_while_the_header_service_is_disabled(
         await system.wait_for_headers()
         await salkit.set_summary_state(remote, salkit.State.ENABLED)
         names = await system.take_images(1)
-        await system.wait_for_headers()
-        await salkit_settle()
+        await recorder.wait_for(1)  # had the DISABLED image's header come, it would be first
         await remote.close()
     assert [s.id for s in recorder.samples] == names
 
 
+@pytest.mark.integration  # a SeaweedFS server
 async def test_headers_go_to_an_s3_bucket(tmp_path: Path, s3_bucket: str) -> None:
     async with salkit.Domain() as domain:
         recorder = HeaderRecorder(domain, "CCHeaderService")
@@ -156,15 +164,8 @@ async def test_headers_go_to_an_s3_bucket(tmp_path: Path, s3_bucket: str) -> Non
             time_scale=0.05,
         ) as system:
             names = await system.take_images(2)
-            await system.wait_for_headers()
-            await salkit_settle()
+            await recorder.wait_for(2)
             assert [s.id for s in recorder.samples] == names
             for sample in recorder.samples:
                 assert sample.url.startswith(f"s3://{s3_bucket}/headers/CCHeaderService/header/")
                 check_header_file(sample, system, 0.0, 2)
-
-
-async def salkit_settle() -> None:
-    """Let events already written reach the subscribers' callbacks."""
-    for _ in range(5):
-        await asyncio.sleep(0.02)

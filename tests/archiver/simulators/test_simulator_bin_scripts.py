@@ -10,14 +10,17 @@ import tempfile
 import typing
 import unittest
 
+import pytest
 from lsst.resources import ResourcePath
 from lsst.ts import salkit
-from servers.kafka_servers import LocalKafka, kafka_environ, local_kafka
 
 from lsst.ts.archiver.daq import EmulatedDaqStore
 from lsst.ts.archiver.fits import parse_header_file
 from lsst.ts.archiver.simulators import CameraSimulatorCsc
+from lsst.ts.archiver.testing import STD_TIMEOUT, LocalKafka, kafka_environ, local_kafka
 from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
+
+pytestmark = pytest.mark.integration  # bin scripts in their own processes, over tansu
 
 BIN_DIR = pathlib.Path(__file__).resolve().parents[3] / "bin"
 RUN_CAMERA = BIN_DIR / "run_camera_simulator"
@@ -101,19 +104,19 @@ class SimulatorBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsynci
                 await asyncio.gather(camera.start_task, header_service.start_task)
                 for remote in (camera, header_service):
                     while (
-                        await remote.evt_summaryState.next(flush=False, timeout=60)
+                        await remote.evt_summaryState.next(flush=False, timeout=STD_TIMEOUT)
                     ).summaryState != salkit.State.ENABLED:
                         pass
                 await camera.cmd_takeImages.set_start(
                     nImages=2, expTime=0.1, shutter=True, sensors="", keyValueMap="imageType: FLAT",
-                    obsNote="", timeout=60,
+                    obsNote="", timeout=STD_TIMEOUT,
                 )  # fmt: skip
                 names = [
-                    (await camera.evt_endOfImageTelemetry.next(flush=False, timeout=30)).imageName
+                    (await camera.evt_endOfImageTelemetry.next(flush=False, timeout=STD_TIMEOUT)).imageName
                     for _ in range(2)
                 ]
                 headers = [
-                    await header_service.evt_largeFileObjectAvailable.next(flush=False, timeout=30)
+                    await header_service.evt_largeFileObjectAvailable.next(flush=False, timeout=STD_TIMEOUT)
                     for _ in range(2)
                 ]
                 assert sorted(h.id for h in headers) == sorted(names)
@@ -124,9 +127,9 @@ class SimulatorBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsynci
                 with EmulatedDaqStore(root / "daq", "comcam", create=False) as store:
                     assert [image.name for image in store.list_images()] == names
                 for remote in (camera, header_service):
-                    await salkit.set_summary_state(remote, salkit.State.OFFLINE, timeout=30)
+                    await salkit.set_summary_state(remote, salkit.State.OFFLINE, timeout=STD_TIMEOUT)
             for process in processes:
-                assert await asyncio.wait_for(process.wait(), 30) == 0
+                assert await asyncio.wait_for(process.wait(), STD_TIMEOUT) == 0
         finally:
             for process in processes:
                 if process.returncode is None:

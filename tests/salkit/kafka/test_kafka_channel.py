@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartiti
 from confluent_kafka.admin import AdminClient
 from lsst.ts import salkit
 
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
 from lsst.ts.salkit.kafka import (
     KafkaChannel,
     KafkaConfig,
@@ -25,7 +26,6 @@ from lsst.ts.salkit.kafka import (
 from lsst.ts.salkit.transport import ReadTopicSpec, TransportError, make_transport
 
 Received = list[tuple[str, dict[str, typing.Any], bool]]
-STD_TIMEOUT = 20.0
 
 
 def topic(attr_name: str) -> salkit.TopicInfo:
@@ -51,12 +51,8 @@ def make_channel(transport: salkit.Transport, index: int, received: Received) ->
     )
 
 
-async def wait_for(received: Received, count: int, timeout: float = STD_TIMEOUT) -> None:
-    async def poll() -> None:
-        while len(received) < count:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
+async def wait_for(received: Received, count: int) -> None:
+    await wait_until(lambda: len(received) >= count, what=f"{count} samples received")
 
 
 @pytest.fixture
@@ -225,11 +221,16 @@ async def test_late_joiner_is_right_when_the_producer_batched_records(kafka_env:
         reader = make_channel(transport, 0, received)
         await reader.start([ReadTopicSpec(info, 1), ReadTopicSpec(command)], [])
         assert [(name, data["int0"]) for name, data, _ in received] == [("logevent_scalars", 19)]
-        await writer.write("command_setScalars", sample("cmd_setScalars", int0=100, private_seqNum=100))
-        await wait_for(received, 2)
-        await asyncio.sleep(0.2)
-        # Old commands from the batch are not delivered as new data.
-        assert [(name, data["int0"]) for name, data, _ in received[1:]] == [("command_setScalars", 100)]
+        for seq_num in (100, 101):
+            await writer.write(
+                "command_setScalars", sample("cmd_setScalars", int0=seq_num, private_seqNum=seq_num)
+            )
+        await wait_for(received, 3)
+        # Old commands from the batch are not delivered as new data: the two new ones come next.
+        assert [(name, data["int0"]) for name, data, _ in received[1:]] == [
+            ("command_setScalars", 100),
+            ("command_setScalars", 101),
+        ]
     finally:
         await transport.close()
 

@@ -16,11 +16,13 @@ import pytest
 import yaml
 from lsst.ts import salkit
 
+from lsst.ts.archiver.testing import STD_TIMEOUT
 from lsst.ts.salkit.kafka import KafkaConfig
+
+pytestmark = pytest.mark.integration  # controllers in other processes, over tansu
 
 HERE = pathlib.Path(__file__).resolve().parent
 CONTROLLER_SCRIPT = HERE / "kafka_test_controller.py"
-STD_TIMEOUT = 30.0
 LARGE_STRING_LENGTH = 900_000  # as in kafka_test_controller
 NUM_MANY_EVENTS = 320
 

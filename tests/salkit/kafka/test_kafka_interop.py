@@ -15,10 +15,9 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 from lsst.ts import salkit
 
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
 from lsst.ts.salkit.kafka import KafkaConfig, KafkaTransport, message_key
 from lsst.ts.salkit.transport import ReadTopicSpec
-
-STD_TIMEOUT = 20.0
 
 
 def summary_state_info() -> salkit.TopicInfo:
@@ -86,10 +85,7 @@ async def test_we_read_what_confluents_serializer_writes(kafka_env: KafkaConfig)
             value=serializer(data, SerializationContext(kafka_topic, MessageField.VALUE)),
         )
         await asyncio.to_thread(producer.flush, STD_TIMEOUT)
-        for _ in range(int(STD_TIMEOUT / 0.02)):
-            if received:
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: received, what="the sample written by confluent-kafka")
         assert [(name, sample) for name, sample, _ in received] == [(info.sal_name, data)]
     finally:
         await transport.close()

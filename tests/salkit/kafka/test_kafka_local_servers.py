@@ -7,6 +7,9 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
+from lsst.ts.archiver.testing import STD_TIMEOUT
 from lsst.ts.salkit.kafka import SchemaRegistryClient
 from lsst.ts.salkit.kafka.local_servers import find_tansu_binary, port_accepts, start_tansu
 
@@ -19,6 +22,7 @@ def test_tansu_binary_is_used_inside_the_installed_package() -> None:
     assert not str(path).startswith(str(pathlib.Path.home() / ".calfkit"))
 
 
+@pytest.mark.integration  # starts tansu
 def test_tansu_starts_on_a_free_loopback_port_and_stops(tmp_path: pathlib.Path) -> None:
     broker = start_tansu(log_path=tmp_path / "tansu.log")
     try:
@@ -37,11 +41,12 @@ def run_cli(state_dir: pathlib.Path, *args: str) -> subprocess.CompletedProcess[
         [sys.executable, str(REPO / "bin" / "salkit_kafka"), "--dir", str(state_dir), *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=STD_TIMEOUT,
         env={**os.environ},
     )
 
 
+@pytest.mark.integration  # runs bin/salkit_kafka, which starts tansu and the registry
 def test_cli_up_status_env_down(tmp_path: pathlib.Path) -> None:
     state_dir = tmp_path / "stack"
     up = run_cli(state_dir, "up", "--subname", "devtest")

@@ -17,6 +17,8 @@ from lsst.ts import salkit
 from lsst.ts.salkit.kafka import SchemaRegistryClient, SchemaRegistryError, TopicCodec
 from lsst.ts.salkit.kafka.registry_server import SchemaRegistryServer
 
+pytestmark = pytest.mark.integration  # the development schema registry, a real HTTP server on loopback
+
 SCHEMA_A = {"type": "record", "name": "a", "fields": [{"name": "x", "type": "int", "default": 0}]}
 SCHEMA_B = {"type": "record", "name": "a", "fields": [{"name": "y", "type": "string", "default": ""}]}
 
