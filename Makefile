@@ -2,11 +2,12 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help bootstrap demo test lint format doc bench kafka-up kafka-down clean
+.PHONY: help bootstrap demo test test-fast lint format doc bench kafka-up kafka-down clean
 
 help:
 	@echo "make demo   - run the Archiver end to end on the embedded default (./demo/)"
 	@echo "make test   - set up everything, lint, and run the whole test suite"
+	@echo "make test-fast - the tests not marked integration (no servers, no other processes; < 2 min)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmarks in benchmarks/"
 	@echo "make doc    - build the Sphinx documentation"
@@ -29,6 +30,10 @@ format: bootstrap
 
 test: lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# Two pytest-xdist workers: the fast tests wait on heartbeats and commands as much as they compute.
+test-fast: bootstrap
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not integration" -n 2
 
 bench: bootstrap
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
