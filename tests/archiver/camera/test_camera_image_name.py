@@ -50,6 +50,46 @@ def test_error_message_names_offending_part() -> None:
         ImageName.parse("MC_Z_20241123_000123")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MC_O_\u0662\u0660\u0662\u0664\u0661\u0661\u0662\u0663_000123",  # Arabic-Indic digits
+        "MC_O_20241123_\uff10\uff10\uff10\uff11\uff12\uff13",  # full-width digits
+        "MC_O_2024\U0001d7cf\U0001d7cf23_000123",  # mathematical bold digits
+        "\uff2d\uff23_O_20241123_000123",  # full-width letters
+    ],
+)
+def test_parse_rejects_non_ascii_digits_and_letters(text: str) -> None:
+    with pytest.raises(InvalidImageNameError, match="non-ASCII") as info:
+        ImageName.parse(text)
+    assert repr(text) in str(info.value) and "SS_C_YYYYMMDD_NNNNNN" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [" MC_O_20241123_000123", "MC_O_20241123_000123 ", "MC_O_20241123_000123\n", "\tMC_O_20241123_000123"],
+)
+def test_parse_rejects_surrounding_whitespace_instead_of_stripping_it(text: str) -> None:
+    with pytest.raises(InvalidImageNameError, match="whitespace around it") as info:
+        ImageName.parse(text)
+    assert repr(text) in str(info.value) and "SS_C_YYYYMMDD_NNNNNN" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["", "MC_O_20241123_000123\x00", "MC_O_20241123 000123", 20241123, None])
+def test_parse_rejects_anything_else_with_the_value_and_the_expected_form(text: object) -> None:
+    with pytest.raises(InvalidImageNameError) as info:
+        ImageName.parse(text)  # type: ignore[arg-type]
+    assert repr(text) in str(info.value) and "SS_C_YYYYMMDD_NNNNNN" in str(info.value)
+
+
+def test_an_invalid_part_is_reported_with_the_name_as_given() -> None:
+    with pytest.raises(InvalidImageNameError) as info:
+        ImageName.parse("MC_O_20241331_000123")
+    assert str(info.value).startswith(
+        "image name 'MC_O_20241331_000123' (SS_C_YYYYMMDD_NNNNNN): day_obs 20241331"
+    )
+
+
 def test_exposure_id_is_day_obs_times_1e5_plus_seq() -> None:
     assert ImageName.parse("MC_O_20260315_000051").exposure_id == 2026031500051
     # C shares the O counter since 2023-10-05: no offset.
@@ -108,6 +148,18 @@ def test_format_then_parse_round_trips_any_valid_name(
     text = str(name)
     assert len(text) == 20
     assert ImageName.parse(text) == name
+
+
+@settings(max_examples=200)
+@given(
+    seq=st.integers(1, 999_999),
+    position=st.sampled_from([5, 8, 12, 14, 19]),  # digits of day_obs and seq_num
+    digit=st.characters(categories=["Nd"]).filter(lambda c: not c.isascii()),
+)
+def test_a_non_ascii_digit_anywhere_makes_a_name_invalid(seq: int, position: int, digit: str) -> None:
+    text = str(ImageName("MC", "O", 20241123, seq))
+    assert ImageName.is_valid(text)
+    assert not ImageName.is_valid(text[:position] + digit + text[position + 1 :])
 
 
 @settings(max_examples=200)

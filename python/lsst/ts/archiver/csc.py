@@ -324,8 +324,10 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             self._start_integration.popitem(last=False)
 
     async def _header_callback(self, data: typing.Any) -> None:
-        if not data.id:
-            self.log.warning(f"largeFileObjectAvailable without id (url={data.url!r}); ignored")
+        try:
+            ImageName.parse(data.id)
+        except InvalidImageNameError as e:
+            self.log.warning(f"largeFileObjectAvailable with a bad id (url={data.url!r}): {e}; ignored")
             return
         self.headers.announce(data.id, data.url, data.checkSum)
 
@@ -350,8 +352,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
     async def do_archiveImage(self, data: typing.Any) -> None:
         """Archive a named image from the DAQ store (acknowledged once started)."""
         self.assert_enabled("archiveImage")
-        obsid = data.imageName.strip()
-        self._check_image_name(obsid)
+        obsid = self._check_image_name(data.imageName)
         runtime = self.runtime
         assert runtime is not None
         if runtime.pipeline.is_active(obsid):
@@ -380,15 +381,17 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self.log.info(f"catchUp: {len(todo)} image(s) of {days} in the DAQ store need archiving")
         catch_up.start(todo)
 
-    def _check_image_name(self, obsid: str) -> None:
+    def _check_image_name(self, text: str) -> str:
+        """The canonical name of a commanded image (rejected, not stripped, if malformed)."""
         try:
-            name = ImageName.parse(obsid)
+            name = ImageName.parse(text)
         except InvalidImageNameError as e:
             raise salkit.ExpectedError(str(e)) from e
         if name.camera_code != self.camera.camera_code:
             raise salkit.ExpectedError(
-                f"{obsid} is not a {self.camera.name} image (camera code {self.camera.camera_code})"
+                f"{text!r} is not a {self.camera.name} image (camera code {self.camera.camera_code})"
             )
+        return str(name)
 
     async def do_retryImage(self, data: typing.Any) -> None:
         """Retry what finally failed for an image (blank destination: every failed part).

@@ -6,6 +6,7 @@ __all__ = [
     "CAMERA_CODES",
     "CONTROLLERS",
     "DAY_OBS_ROLLOVER_SECONDS",
+    "NAME_FORM",
     "SIMULATED_CONTROLLERS",
     "ImageName",
     "day_obs_bounds",
@@ -51,7 +52,28 @@ _CONTROLLER_OFFSET = 1000_00_00 * 10**5
 _SHARED_COUNTER_SINCE = {"C": 20231005, "P": 20250418, "S": 20250418, "Q": 20250418}
 _MAX_EXPOSURE_SEQ = 10**5
 
-_NAME_RE = re.compile(r"^([A-Z]{2})_([A-Z])_(\d{8})_(\d{6})$")
+NAME_FORM = "SS_C_YYYYMMDD_NNNNNN"
+"""The form of an image name, as error messages spell it."""
+
+_EXAMPLE = "MC_O_20241123_000123"
+
+# ASCII only ([0-9], not \d, which takes any Unicode digit) and the whole
+# string (fullmatch: ``$`` alone would accept a trailing newline).
+_NAME_RE = re.compile(r"([A-Z]{2})_([A-Z])_([0-9]{8})_([0-9]{6})", re.ASCII)
+
+
+def _check_parts(camera_code: str, controller: str, day_obs: int, seq_num: int, context: str) -> None:
+    if camera_code not in CAMERA_CODES:
+        raise InvalidImageNameError(
+            f"{context}: camera code {camera_code!r} is not one of {', '.join(CAMERA_CODES)}"
+        )
+    if controller not in CONTROLLERS:
+        raise InvalidImageNameError(
+            f"{context}: controller {controller!r} is not one of {', '.join(CONTROLLERS)}"
+        )
+    _check_day_obs(day_obs, context)
+    if not 0 < seq_num < 10**6:
+        raise InvalidImageNameError(f"{context}: sequence number {seq_num} is not in 1-999999")
 
 
 def _check_day_obs(day_obs: int, context: str) -> None:
@@ -88,37 +110,53 @@ class ImageName:
     seq_num: int
 
     def __post_init__(self) -> None:
-        context = f"image name {self._raw()}"
-        if self.camera_code not in CAMERA_CODES:
-            raise InvalidImageNameError(
-                f"{context}: camera code {self.camera_code!r} is not one of {', '.join(CAMERA_CODES)}"
-            )
-        if self.controller not in CONTROLLERS:
-            raise InvalidImageNameError(
-                f"{context}: controller {self.controller!r} is not one of {', '.join(CONTROLLERS)}"
-            )
-        _check_day_obs(self.day_obs, context)
-        if not 0 < self.seq_num < 10**6:
-            raise InvalidImageNameError(f"{context}: sequence number {self.seq_num} is not in 1-999999")
+        _check_parts(
+            self.camera_code, self.controller, self.day_obs, self.seq_num, f"image name {self._raw()}"
+        )
 
     def _raw(self) -> str:
         return f"{self.camera_code}_{self.controller}_{self.day_obs}_{self.seq_num:06d}"
 
     @classmethod
     def parse(cls, name: str) -> ImageName:
-        """Parse an image name.
+        """Parse an image name: the one canonical parse, used wherever a name
+        comes in (commands, camera events, the DAQ catalog, the Header Service).
+
+        Only the exact form is accepted: ASCII letters and digits, nothing
+        around it. A name with surrounding whitespace is rejected, not
+        stripped, so that the name the Archiver works with (ledger, staging
+        paths, file names, events) is always the name it was given.
+        ``str(ImageName.parse(name)) == name`` for every name accepted.
+
+        Parameters
+        ----------
+        name : `str`
+            The name, e.g. ``MC_O_20241123_000123``.
 
         Raises
         ------
         InvalidImageNameError
-            If ``name`` is not of the form ``SS_C_YYYYMMDD_NNNNNN`` with valid parts.
+            If ``name`` is not a string of the form ``SS_C_YYYYMMDD_NNNNNN``
+            with valid parts; the message has ``repr(name)`` and the form.
         """
-        match = _NAME_RE.match(name.strip()) if isinstance(name, str) else None
-        if match is None:
+        if not isinstance(name, str):
             raise InvalidImageNameError(
-                f"image name {name!r} is not of the form SS_C_YYYYMMDD_NNNNNN (e.g. MC_O_20241123_000123)"
+                f"image name {name!r} is a {type(name).__name__}; expected a string of the form {NAME_FORM} "
+                f"(e.g. {_EXAMPLE})"
+            )
+        match = _NAME_RE.fullmatch(name)
+        if match is None:
+            if not name.isascii():
+                why = "has non-ASCII characters; expected"
+            elif name.strip() != name:
+                why = "has whitespace around it (names are not stripped); expected exactly"
+            else:
+                why = "is not of the form"
+            raise InvalidImageNameError(
+                f"image name {name!r} {why} {NAME_FORM} (ASCII letters and digits, e.g. {_EXAMPLE})"
             )
         code, controller, day_obs, seq = match.groups()
+        _check_parts(code, controller, int(day_obs), int(seq), f"image name {name!r} ({NAME_FORM})")
         return cls(code, controller, int(day_obs), int(seq))
 
     @classmethod

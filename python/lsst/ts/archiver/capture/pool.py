@@ -3,12 +3,14 @@
 The CSC only sees `CapturePool`. `LocalCapturePool` (the embedded default)
 runs tasks in a spawn-safe `concurrent.futures.ProcessPoolExecutor`; a
 distributed queue (several capture nodes) would implement the same two
-coroutines.
+coroutines. `InProcessCapturePool` runs them in a thread of this process,
+one at a time: for tests (``monkeypatch`` reaches the capture code) and
+debugging (a debugger or profiler sees the capture), never for production.
 """
 
 from __future__ import annotations
 
-__all__ = ["CapturePool", "LocalCapturePool"]
+__all__ = ["CapturePool", "InProcessCapturePool", "LocalCapturePool"]
 
 import abc
 import asyncio
@@ -109,6 +111,52 @@ class LocalCapturePool(CapturePool):
             return 0
         processes = getattr(self._executor, "_processes", None) or {}
         return sum(1 for process in processes.values() if process.is_alive())
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+
+
+class InProcessCapturePool(CapturePool):
+    """Capture tasks in one thread of this process, one task at a time.
+
+    The same `capture_source` as `LocalCapturePool`, without worker
+    processes: a test can replace the capture code's functions (decode,
+    FITS write, metadata translation) with ``monkeypatch`` and see the
+    outcome, and a debugger or profiler sees the capture. One task at a
+    time, because the capture code's per-process caches (DAQ store handles,
+    decode buffers) are not shared between threads; while a task runs it
+    holds the GIL for much of its decoding, so heartbeats may be late on a
+    big camera. Not for production.
+
+    Parameters
+    ----------
+    log : `logging.Logger`, optional
+        Where to log; default this module's logger.
+    """
+
+    def __init__(self, *, log: logging.Logger | None = None) -> None:
+        self.log = log if log is not None else _log
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="capture"
+            )
+        return self._executor
+
+    async def start(self) -> None:
+        self._pool()
+
+    async def run(self, task: CaptureTask) -> SourceOutcome:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), capture_source, task)
+
+    @property
+    def workers_alive(self) -> int:
+        return 0 if self._executor is None else 1
 
     async def close(self) -> None:
         executor, self._executor = self._executor, None

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..camera import ImageName, InvalidImageNameError
 from ..config import CatchUpSettings
 from ..daq import DaqStore
 from ..ledger import Ledger, LedgerError, LedgerRunner, Trigger
@@ -77,10 +78,24 @@ class CatchUpScheduler:
 
     async def plan(self, days: DayObsRange) -> list[str]:
         """Names of the complete DAQ images in ``days`` that are not archived
-        or have finally failed parts, oldest first."""
+        or have finally failed parts, oldest first.
+
+        Catalog entries whose name is not a valid image name are skipped,
+        each with a warning.
+        """
         images = await asyncio.to_thread(self.store.list_images, self.folder, complete_only=True)
-        candidates = [image.name for image in images if image.name in days]
+        candidates = [image.name for image in images if self._valid_name(image.name) and image.name in days]
         return await self.runner.run(_to_catch_up, self.runner.ledger, candidates, self.recovery.destinations)
+
+    def _valid_name(self, name: str) -> bool:
+        try:
+            ImageName.parse(name)
+        except InvalidImageNameError as e:
+            self.log.warning(
+                f"catchUp: DAQ folder {self.folder!r} lists an image with a bad name: {e}; skipped"
+            )
+            return False
+        return True
 
     def start(self, names: Sequence[str]) -> None:
         """Queue ``names`` in the background (one run at a time).

@@ -9,7 +9,9 @@ Two loops per destination, both fed from the ledger:
 
 Failures are retried with the destination's backoff; when attempts run out
 the item is failed with the reason and status code. Every retry and every
-final failure is logged with the destination, obsid, item and reason.
+final failure is logged with the destination, obsid, item and reason; an
+error no step expected (a bug) is logged with its traceback and counts as a
+failed attempt too, so it also ends as a final failure with a status.
 Final outcomes go to the `DeliveryTracker`, which reports them.
 
 The worker owns its I/O threads (``concurrency`` transfers, one ingest
@@ -188,6 +190,16 @@ class DestinationWorker:
             self.log.error("Destination %s: transfer task failed: %r", self.name, task.exception())
 
     async def _transfer(self, item: DeliveryRecord) -> None:
+        try:
+            await self._transfer_item(item)
+        except LedgerError as e:
+            await self.tracker.ledger_error(e)
+        except Exception as e:
+            await self._unexpected(
+                [item], DeliveryStatus.TRANSFER_FAILURE, f"Transfer to {self.name} failed unexpectedly: {e!r}"
+            )
+
+    async def _transfer_item(self, item: DeliveryRecord) -> None:
         ledger = self.runner.ledger
         try:
             image = await self.tracker.image(item.image)
@@ -228,6 +240,28 @@ class DestinationWorker:
             self._ingest_wake.set()
         else:
             await self.tracker.item_final(self.config, image, item, DeliveryStatus.OK, "", result.uri)
+
+    async def _unexpected(self, items: list[DeliveryRecord], status: DeliveryStatus, reason: str) -> None:
+        """An error no step expected: log it (with its traceback) and count it as a failed attempt.
+
+        Items already settled are left as they are (the ledger only changes
+        items this worker still holds); after the retry budget the item
+        finally fails with ``status``, which the tracker reports.
+        """
+        self.log.exception(
+            "Destination %s: %s (%s)", self.name, reason, ", ".join(f"{i.image} {i.item}" for i in items)
+        )
+        try:
+            for item in items:
+                await self._failed_attempt(item, status, reason)
+        except LedgerError as e:
+            await self.tracker.ledger_error(e)
+        except Exception:
+            self.log.exception(
+                "Destination %s: could not record the failed attempt; the items are retried when "
+                "their claims expire",
+                self.name,
+            )
 
     async def _failed_attempt(self, item: DeliveryRecord, status: DeliveryStatus, reason: str) -> None:
         if self.config.retry.exhausted(item.attempts):
@@ -270,9 +304,11 @@ class DestinationWorker:
                 except LedgerError as e:
                     await self.tracker.ledger_error(e)
                     await asyncio.sleep(self.poll_interval)
-                except Exception:
-                    self.log.exception(
-                        "Destination %s: unexpected error ingesting %s; will retry", self.name, name
+                except Exception as e:
+                    await self._unexpected(
+                        items,
+                        DeliveryStatus.INGEST_FAILURE,
+                        f"Ingest of {name} into {self.name} failed unexpectedly: {e!r}",
                     )
                     await asyncio.sleep(self.poll_interval)
                 finally:

@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import time
+import traceback
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -174,7 +175,14 @@ class ImagePipeline:
         -------
         started : `bool`
             False if the image is already being captured (a duplicate).
+
+        Raises
+        ------
+        lsst.ts.archiver.camera.InvalidImageNameError
+            If ``obsid`` is not a canonical image name (`ImageName.parse`);
+            every trigger checks the names it takes before calling this.
         """
+        ImageName.parse(obsid)
         if obsid in self._active:
             return False
         coro = self.archive(
@@ -189,6 +197,7 @@ class ImagePipeline:
         if self._active.get(obsid) is task:
             del self._active[obsid]
         if not task.cancelled() and task.exception() is not None:
+            # Only if reporting the failure failed too (`archive` reports the rest).
             self.log.error(
                 "Archiving %s failed unexpectedly; it stays pending in the ledger",
                 obsid,
@@ -238,6 +247,13 @@ class ImagePipeline:
         for image in await self.ledger.run(ledger.unfinished_images):
             if image.name in self._active:
                 continue
+            if not ImageName.is_valid(image.name):
+                self.log.error(
+                    "The ledger has an unfinished image with a bad name, %r (recorded by an older "
+                    "ts_archiver?); not resumed",
+                    image.name,
+                )
+                continue
             detectors = await self.ledger.run(ledger.detectors, image.name)
             if any(d.state is CaptureState.PENDING for d in detectors):
                 if self.start_image(image.name, trigger=image.trigger, priority=image.priority):
@@ -259,7 +275,11 @@ class ImagePipeline:
 
         Never raises for problems of this image (they are reported per
         detector); conditions that stop the Archiver are reported through
-        `PipelineReporter.pipeline_fault` and leave the image pending.
+        `PipelineReporter.pipeline_fault` and leave the image pending. Any
+        other exception (a bug, or an error no step expected) ends the
+        image: every detector still pending is reported finally failed with
+        `~lsst.ts.archiver.capture.CaptureStatus.UNEXPECTED` and the
+        exception in its description, and the exception is logged.
         """
         try:
             if trigger is Trigger.CATCH_UP:
@@ -283,10 +303,54 @@ class ImagePipeline:
                     ErrorCode.DAQ_STORE_UNAVAILABLE, f"DAQ store unavailable while archiving {obsid}: {e}"
                 ),
             )
+        except Exception as e:
+            await self._unexpected(obsid, trigger, priority, e)
 
     def _fault(self, obsid: str, fault: ArchiverFault) -> None:
         self.log.error("%s stays pending: %s", obsid, fault.report)
         self.reporter.pipeline_fault(fault.code, fault.report)
+
+    async def _unexpected(self, obsid: str, trigger: Trigger, priority: int, error: Exception) -> None:
+        """Report every detector still pending as finally failed (`CaptureStatus.UNEXPECTED`).
+
+        The image is registered first if the error came before that, so that
+        ``imageArchived`` follows with those detectors missing.
+        """
+        description = f"unexpected error while archiving {obsid}: {_describe_exception(error)}"
+        self.log.error(
+            "%s; its pending detectors are reported failed (%s)",
+            description,
+            CaptureStatus.UNEXPECTED.name,
+            exc_info=error,
+        )
+        ledger = self.ledger.ledger
+        try:
+            if not await self.ledger.run(ledger.has_image, obsid):
+                await self._register(obsid, None, trigger, priority)
+            detectors = await self.ledger.run(ledger.detectors, obsid)
+            outcomes = [
+                DetectorOutcome(
+                    name=d.name, number=d.number, status=CaptureStatus.UNEXPECTED, description=description
+                )
+                for d in detectors
+                if d.state is CaptureState.PENDING
+            ]
+            for outcome in outcomes:
+                await self._final(obsid, outcome)
+            if outcomes:
+                await self._image_captured(obsid, outcomes)
+        except LedgerError as e:
+            self._fault(
+                obsid,
+                ArchiverFault(
+                    ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable while archiving {obsid}: {e}"
+                ),
+            )
+        except Exception:
+            self.log.exception(
+                "%s: the unexpected error could not be reported per detector; it stays pending in the ledger",
+                obsid,
+            )
 
     async def _archive(
         self,
@@ -536,6 +600,15 @@ class ImagePipeline:
                 f"{outcome.status.name} ({int(outcome.status)}): {outcome.description}",
                 status=int(outcome.status),
             )
+
+
+def _describe_exception(error: BaseException) -> str:
+    """``Type: message at file:line`` (the innermost frame), for an event's description."""
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ is not None else []
+    if frames:
+        text += f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}"
+    return text
 
 
 def _finite(value: float) -> float:

@@ -64,12 +64,14 @@ class LiveTrigger:
         lsst.ts.archiver.error_codes.ArchiverFault
             If the ledger cannot be reached.
         """
-        obsid = end_of_image.imageName
         try:
-            name = ImageName.parse(obsid)
+            # The one canonical parse: a malformed name (non-ASCII digits,
+            # whitespace around it) is rejected, never stripped.
+            name = ImageName.parse(end_of_image.imageName)
         except InvalidImageNameError as e:
             self.log.error(f"endOfImageTelemetry with a bad imageName: {e}; ignored")
             return False
+        obsid = str(name)
         if name.camera_code != self.camera.camera_code:
             self.log.warning(f"endOfImageTelemetry for {obsid}, not a {self.camera.name} image; ignored")
             return False
@@ -83,7 +85,18 @@ class LiveTrigger:
             return False
         if enabled:
             self.pipeline.start_image(obsid, trigger=Trigger.LIVE, metadata=metadata, wait_for_header=True)
-        else:
+            return True
+        try:
             await self.pipeline.record_only(obsid, metadata=metadata)
-            self.log.info(f"{obsid} announced while DISABLED: recorded, archived when enabled")
+        except LedgerError as e:
+            raise ArchiverFault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}") from e
+        except ArchiverFault:
+            raise
+        except Exception as e:
+            self.log.exception(
+                f"{obsid} announced while DISABLED could not be recorded ({e!r}); "
+                "archive it with archiveImage or catchUp"
+            )
+            return False
+        self.log.info(f"{obsid} announced while DISABLED: recorded, archived when enabled")
         return True
