@@ -28,6 +28,18 @@ from .errors import LedgerError, LedgerSchemaError
 _log = logging.getLogger(__name__)
 
 
+_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
+"""Database errors that mean the ledger cannot be reached or used (raised as `LedgerError`)."""
+
+
+def _sqlite_file(url: str) -> str | None:
+    """Absolute path of an SQLite ledger's file; None for an in-memory or URI database."""
+    database = sa.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
+
+
 def writer_time(now: float | None) -> float:
     """Return ``now``, or the writer's clock (Unix seconds) if it is None."""
     return time.time() if now is None else now
@@ -63,6 +75,8 @@ class LedgerDatabase:
     def __init__(self, url: str | os.PathLike[str], *, create: bool = True, echo: bool = False) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
+        self._file = _sqlite_file(self.url) if self.dialect == "sqlite" else None
+        self._identity: tuple[int, int] | None = None
         # SQLite allows one writer at a time and makes waiting writers poll
         # with sleeps of up to 100 ms; threads of this process queue on a
         # lock instead (other processes still wait through busy_timeout).
@@ -71,9 +85,13 @@ class LedgerDatabase:
         )
         try:
             self._check_schema(create)
-        except sa.exc.OperationalError as e:
+            if self._file is not None:
+                found = os.stat(self._file)
+                self._identity = (found.st_dev, found.st_ino)
+        except (*_UNAVAILABLE, OSError) as e:
             self.engine.dispose()
-            raise LedgerError(f"Cannot open the ledger at {self.safe_url}: {e.orig}") from e
+            reason = e.orig if isinstance(e, sa.exc.DBAPIError) else e
+            raise LedgerError(f"Cannot open the ledger at {self.safe_url}: {reason}") from e
         except Exception:
             self.engine.dispose()
             raise
@@ -96,18 +114,66 @@ class LedgerDatabase:
     def begin(self) -> Iterator[sa.Connection]:
         """Run one transaction: committed on exit, rolled back on an exception.
 
+        An SQLite ledger's file is checked first (`check_file`), so nothing
+        is written on to a database that is no longer the file at its path.
+
         Raises
         ------
         LedgerError
             If the database cannot be reached or the transaction cannot be
-            run (the ``OperationalError`` is chained).
+            run (the ``OperationalError`` is chained), or the SQLite file is
+            gone, replaced or read-only.
         """
         with self._local_lock:
+            self.check_file()
             try:
                 with self.engine.begin() as connection:
                     yield connection
-            except sa.exc.OperationalError as e:
+            except _UNAVAILABLE as e:
                 raise LedgerError(f"Ledger {self.safe_url} unavailable: {e.orig}") from e
+
+    def check_file(self) -> None:
+        """Check that an SQLite ledger's file is still the database this ledger opened.
+
+        The file must exist at its path with the device and inode it had
+        when opened, and be writable by this process. SQLite would go on
+        writing to a deleted (unlinked) file through its open connections,
+        and to a file made read-only into its write-ahead log, so each
+        transaction checks first (a ``stat`` and an ``access`` call).
+        Nothing to check for PostgreSQL (its errors are connection errors).
+
+        Raises
+        ------
+        LedgerError
+            If the file is gone, replaced or not writable; the message says
+            which and what to do.
+        """
+        if self._file is None or self._identity is None:
+            return
+        remedy = (
+            "restore it, then recover the Archiver (standby, start, enable) to resume the unfinished work"
+        )
+        try:
+            found = os.stat(self._file)
+        except FileNotFoundError:
+            raise LedgerError(
+                f"The ledger file {self._file} was deleted (or moved) while in use; nothing more is written "
+                f"to the open database: {remedy}"
+            ) from None
+        except OSError as e:
+            raise LedgerError(f"The ledger file {self._file} cannot be checked ({e}): {remedy}") from e
+        if (found.st_dev, found.st_ino) != self._identity:
+            raise LedgerError(
+                f"The ledger file {self._file} was replaced while in use (device, inode {self._identity} "
+                f"when opened, now {(found.st_dev, found.st_ino)}); nothing more is written to the open "
+                f"database: recover the Archiver (standby, start, enable) to use the new file"
+            )
+        if not os.access(self._file, os.W_OK):
+            raise LedgerError(
+                f"The ledger file {self._file} is not writable by this process any more (read-only "
+                f"permissions, immutable attribute or file system): make it writable, then recover the "
+                f"Archiver (standby, start, enable)"
+            )
 
     def insert_ignore(
         self, table: sa.Table, columns: list[str] | None = None, selection: sa.Select[Any] | None = None

@@ -3,12 +3,20 @@
 SQLite connections run every transaction as ``BEGIN IMMEDIATE`` so two
 writers never deadlock on a read-to-write lock upgrade; with WAL readers do
 not block the writer, and ``busy_timeout`` makes a second writer wait
-instead of failing.
+instead of failing. PostgreSQL connections have a short connect timeout and
+TCP keepalives (`POSTGRES_CONNECT_ARGS`), so a lost server is an error in
+seconds.
 """
 
 from __future__ import annotations
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalize_url"]
+__all__ = [
+    "POSTGRES_CONNECT_ARGS",
+    "POSTGRES_CONNECT_TIMEOUT",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "make_engine",
+    "normalize_url",
+]
 
 import os
 from typing import Any
@@ -18,6 +26,22 @@ from sqlalchemy import event
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long an SQLite writer waits for the database lock (ms)."""
+
+POSTGRES_CONNECT_TIMEOUT = 5
+"""Seconds a PostgreSQL connection attempt may take (libpq ``connect_timeout``)."""
+
+POSTGRES_CONNECT_ARGS: dict[str, int] = {
+    "connect_timeout": POSTGRES_CONNECT_TIMEOUT,
+    # A server host that stops answering is noticed in about 10 + 3 x 5 s on
+    # an idle (or waiting) connection instead of the kernel's two hours.
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+"""libpq connection parameters of a PostgreSQL ledger, unless its URL sets them:
+a stopped or unreachable server is a prompt `LedgerError` (hence FAULT), not a
+long hang."""
 
 
 def normalize_url(url: str | os.PathLike[str]) -> str:
@@ -82,4 +106,9 @@ def make_engine(url: str | os.PathLike[str], *, echo: bool = False) -> sa.Engine
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(text, echo=echo, pool_pre_ping=True, isolation_level="READ COMMITTED")
+    # Query parameters of the URL win over these defaults.
+    query = sa.make_url(text).query
+    connect_args = {key: value for key, value in POSTGRES_CONNECT_ARGS.items() if key not in query}
+    return sa.create_engine(
+        text, echo=echo, pool_pre_ping=True, isolation_level="READ COMMITTED", connect_args=connect_args
+    )
