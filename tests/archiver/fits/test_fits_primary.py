@@ -150,9 +150,12 @@ def test_header_service_start_time_realigns_the_writers_other_start_keywords() -
     assert values["DATE-END"] == tai_unix_to_isot(TAI_BEGIN + 15.2)  # end group untouched
 
 
-def test_unparsable_header_service_time_removes_the_writers_disagreeing_keywords() -> None:
-    values = build(header_service(Card("DATE-END", "yesterday"))).as_dict()
-    assert values["DATE-END"] == "yesterday" and "MJD-END" not in values
+def test_unparsable_header_service_time_is_dropped_for_the_writers_and_noted() -> None:
+    writers = build(None).as_dict()
+    primary = build(header_service(Card("DATE-END", "yesterday")))
+    values = primary.as_dict()
+    assert (values["DATE-END"], values["MJD-END"]) == (writers["DATE-END"], writers["MJD-END"])
+    assert any("DATE-END dropped: 'yesterday'" in note for note in primary.notes)
 
 
 def test_empty_header_service_string_does_not_erase_the_writers_value() -> None:
