@@ -27,11 +27,10 @@ import time
 from pathlib import Path
 
 from lsst.ts.archiver.butler import RawIngester, create_repository
-from lsst.ts.archiver.butler.testing import write_raw_file
 from lsst.ts.archiver.camera import LSSTCAM
 from lsst.ts.archiver.delivery import DeliveryService, DestinationConfig, ImageArchived
 from lsst.ts.archiver.ledger import Ledger, LedgerRunner
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import make_primary_header, write_raw_file
 
 DAY_OBS = 20261123
 

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from lsst.ts.archiver.delivery import DeliveryService, DestinationConfig, Transferrer, VerifyMode
-from lsst.ts.archiver.delivery.testing import TemporarySeaweedFS
 from lsst.ts.archiver.ledger import Ledger, LedgerRunner
+from lsst.ts.archiver.testing import TemporarySeaweedFS
 
 INSTRUMENT = "LSSTCam"
 DAY_OBS = 20261123

@@ -6,8 +6,8 @@ starts a real server or another process, or runs a whole Archiver end to end;
 ``make test-fast`` (``pytest -m "not integration"``) leaves those out and
 ``make test`` runs everything. Test modules mark the tests that start
 something themselves (``pytestmark = pytest.mark.integration``); the rule
-below adds the mark to every test that uses a server fixture, and to the
-tests of directories whose files do not carry the mark yet.
+below adds the mark to every test that uses a server fixture (whatever
+module it is in), and to the modules listed here that run child processes.
 """
 
 from __future__ import annotations

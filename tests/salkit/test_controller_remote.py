@@ -10,7 +10,7 @@ import pytest
 from lsst.ts import salkit
 from salkit_demo_controller import DemoController
 
-from lsst.ts.archiver.testing import STD_TIMEOUT
+from lsst.ts.salkit import STD_TIMEOUT
 
 
 async def test_controller_sets_identity_of_itself_and_its_domain() -> None:

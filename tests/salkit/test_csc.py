@@ -14,7 +14,7 @@ import unittest
 
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import STD_TIMEOUT
+from lsst.ts.salkit import STD_TIMEOUT
 from lsst.ts.salkit.test_csc import TestCsc
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "config" / "Test" / "v1"

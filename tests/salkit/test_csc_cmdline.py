@@ -20,8 +20,9 @@ import unittest
 import pytest
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import STD_TIMEOUT, LocalKafka, kafka_environ, local_kafka
+from lsst.ts.salkit import STD_TIMEOUT
 from lsst.ts.salkit.base_csc_test_case import run_bin_script_version
+from lsst.ts.salkit.kafka.local_stack import LocalKafka, kafka_environ, local_kafka
 from lsst.ts.salkit.test_csc import TestCsc
 
 REPO_DIR = pathlib.Path(__file__).resolve().parents[2]

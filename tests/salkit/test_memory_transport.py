@@ -8,7 +8,7 @@ import typing
 import pytest
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import wait_until
+from lsst.ts.salkit import wait_until
 from lsst.ts.salkit.transport import ReadTopicSpec, TransportError, make_transport
 from lsst.ts.salkit.transport.memory import MemoryTransport
 

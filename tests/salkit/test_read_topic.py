@@ -8,7 +8,7 @@ import collections.abc
 import pytest
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
+from lsst.ts.salkit import STD_TIMEOUT, wait_until
 
 
 def last_value(topic: salkit.topics.ReadTopic) -> int | None:

@@ -9,7 +9,7 @@ import time
 import pytest
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import STD_TIMEOUT
+from lsst.ts.salkit import STD_TIMEOUT
 
 
 @pytest.fixture

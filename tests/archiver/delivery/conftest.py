@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from delivery_test_support import Exposure, RecordingHandler, write_exposure
+from delivery_test_support import Exposure, RecordingHandler
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from servers.postgres import postgres_database, postgres_server  # noqa: F401
-from servers.seaweedfs import s3_bucket, seaweedfs  # noqa: F401
+from lsst.ts.archiver.testing import write_exposure
 
 
 @pytest.fixture

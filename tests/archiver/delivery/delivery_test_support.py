@@ -5,48 +5,17 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from lsst.ts.archiver.butler.testing import write_raw_file
-from lsst.ts.archiver.camera import get_camera
 from lsst.ts.archiver.delivery import DeliveryService, DestinationConfig
-from lsst.ts.archiver.fits import make_expected_sensors, write_expected_sensors
 from lsst.ts.archiver.ledger import Ledger, LedgerRunner
-from lsst.ts.archiver.metadata.testing import make_primary_header
+from lsst.ts.archiver.testing import RawExposure
 
 DAY_OBS = 20261123
 
 
-@dataclass
-class Exposure:
-    """Files of one exposure on the staging disk."""
-
-    obsid: str
-    instrument: str
-    day_obs: int
-    files: dict[str, Path]
-    manifest: Path
-    expected: dict[str, int]
-
-
-def write_exposure(
-    directory: Path, *, instrument: str = "LSSTComCam", seq_num: int = 1, detectors: list[str] | None = None
-) -> Exposure:
-    """Write the raw files, sidecars and manifest of one exposure."""
-    camera = get_camera(instrument)
-    chosen = [camera.detector(d) for d in detectors] if detectors else list(camera.detectors)
-    directory.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
-    obsid = ""
-    for index, detector in enumerate(chosen):
-        header = make_primary_header(instrument, day_obs=DAY_OBS, seq_num=seq_num, detector=detector.name)
-        obsid = str(header["OBSID"])
-        files[detector.name] = write_raw_file(directory, header, seed=seq_num * 1000 + index)
-    manifest = make_expected_sensors(camera, obsid, chosen)
-    manifest_path = write_expected_sensors(directory, manifest)
-    return Exposure(obsid, camera.name, DAY_OBS, files, manifest_path, dict(manifest.detectors))
+Exposure = RawExposure
+"""The files of one exposure on the staging disk (`lsst.ts.archiver.testing.RawExposure`)."""
 
 
 FAST_RETRY = {"max_attempts": 50, "initial_delay": 0.05, "max_delay": 0.3, "multiplier": 2.0}

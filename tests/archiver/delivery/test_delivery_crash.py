@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from delivery_test_support import FAST_RETRY, Exposure, ledger_runner, make_serv
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.testing import wait_until_sync
 
 
 async def test_killed_between_transfer_and_ingest_resumes_without_loss_or_duplicates(
@@ -59,12 +59,15 @@ async def test_killed_between_transfer_and_ingest_resumes_without_loss_or_duplic
         ],
         stderr=subprocess.PIPE,
     )
+
+    def stopped_between_transfer_and_ingest() -> bool:
+        assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+        return marker.exists()
+
     try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until_sync(
+            stopped_between_transfer_and_ingest, what="the child to stop between transfer and ingest"
+        )
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)

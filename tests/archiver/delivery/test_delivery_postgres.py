@@ -13,8 +13,8 @@ import pytest
 from delivery_test_support import Exposure, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.butler import create_repository, open_repository, raw_run
-from lsst.ts.archiver.butler.testing import TemporaryPostgres
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.testing import TemporaryPostgres
 
 
 async def test_postgres_ledger_and_registry_deliver_an_exposure(

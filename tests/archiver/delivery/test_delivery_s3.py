@@ -14,8 +14,8 @@ from delivery_test_support import Exposure, destination, ledger_runner, make_ser
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import Transferrer, VerifyMode
-from lsst.ts.archiver.delivery.testing import TemporarySeaweedFS
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.testing import TemporarySeaweedFS
 
 
 def objects(server: TemporarySeaweedFS, bucket: str) -> dict[str, dict[str, Any]]:

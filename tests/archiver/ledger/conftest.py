@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from servers.postgres import postgres_database, postgres_server  # noqa: F401
 
 from lsst.ts.archiver.ledger import Ledger
 

@@ -32,7 +32,7 @@ from lsst.ts.archiver.ledger import CaptureMeasurements, CaptureState, Ledger, L
 from lsst.ts.archiver.pipeline import HeaderTracker, ImagePipeline, PipelineSettings
 from lsst.ts.archiver.pipeline.header_policy import HeaderFetchPolicy
 from lsst.ts.archiver.staging import StagingArea
-from lsst.ts.archiver.testing.wait import STD_TIMEOUT, wait_until
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
 
 NAME = "CC_O_20261123_000042"
 CAMERA = LSST_COMCAM

@@ -12,7 +12,7 @@ import typing
 import pytest
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import wait_until
+from lsst.ts.salkit import wait_until
 from lsst.ts.salkit.kafka import KafkaConfig, KafkaTransport
 from lsst.ts.salkit.kafka.local_servers import ServerProcess, start_tansu
 from lsst.ts.salkit.transport import ReadTopicSpec

@@ -14,7 +14,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartiti
 from confluent_kafka.admin import AdminClient
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
+from lsst.ts.salkit import STD_TIMEOUT, wait_until
 from lsst.ts.salkit.kafka import (
     KafkaChannel,
     KafkaConfig,

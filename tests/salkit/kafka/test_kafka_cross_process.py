@@ -16,7 +16,7 @@ import pytest
 import yaml
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import STD_TIMEOUT
+from lsst.ts.salkit import STD_TIMEOUT
 from lsst.ts.salkit.kafka import KafkaConfig
 
 pytestmark = pytest.mark.integration  # controllers in other processes, over tansu

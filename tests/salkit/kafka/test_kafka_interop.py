@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 from lsst.ts import salkit
 
-from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
+from lsst.ts.salkit import STD_TIMEOUT, wait_until
 from lsst.ts.salkit.kafka import KafkaConfig, KafkaTransport, message_key
 from lsst.ts.salkit.transport import ReadTopicSpec
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from lsst.ts.archiver.testing import STD_TIMEOUT
+from lsst.ts.salkit import STD_TIMEOUT
 from lsst.ts.salkit.kafka import SchemaRegistryClient
 from lsst.ts.salkit.kafka.local_servers import find_tansu_binary, port_accepts, start_tansu
 

@@ -28,3 +28,4 @@ from .tai import *  # noqa: F403
 from .testutils import *  # noqa: F403
 from .topics import *  # noqa: F403
 from .transport import *  # noqa: F403
+from .wait import *  # noqa: F403

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["STD_TIMEOUT", "BIN_SCRIPT_TIMEOUT", "BaseCscTestCase"]
+__all__ = ["BIN_SCRIPT_TIMEOUT", "BaseCscTestCase"]
 
 import abc
 import asyncio
@@ -26,9 +26,7 @@ from .tai import current_tai
 from .testutils import set_test_topic_subname
 from .transport import TOPIC_SUBNAME_ENV_VAR
 from .transport.memory import get_memory_bus
-
-#: Standard timeout for test steps (s).
-STD_TIMEOUT = 30.0
+from .wait import STD_TIMEOUT
 
 #: Timeout for `BaseCscTestCase.check_bin_script` (s).
 BIN_SCRIPT_TIMEOUT = 40.0

@@ -3,9 +3,10 @@ ts_salobj ships its test helpers).
 
 One concept per module:
 
-* `wait`: `STD_TIMEOUT`, `wait_until`, `wait_until_sync`;
-* `servers`: throwaway PostgreSQL, SeaweedFS (S3) and Kafka (tansu + schema
-  registry) servers on free loopback ports;
+* `STD_TIMEOUT`, `wait_until`, `wait_until_sync` (from `lsst.ts.salkit`, where
+  every test of both namespaces gets them);
+* `servers`: throwaway PostgreSQL and SeaweedFS (S3) servers on free loopback
+  ports, and the Kafka stack of `lsst.ts.salkit.kafka.local_stack`;
 * `headers`: realistic raw primary headers (`make_primary_header`);
 * `raws`: small raw files, sidecars and exposures on a staging disk;
 * `exposure_inputs`: camera pixels and exposure metadata for the FITS writer;
@@ -17,6 +18,8 @@ The pytest fixtures are in `lsst.ts.archiver.testing.fixtures`, a pytest
 plugin that is not imported here: this package imports without pytest.
 """
 
+from lsst.ts.salkit.wait import STD_TIMEOUT, wait_until, wait_until_sync  # noqa: F401
+
 from .archiver import *  # noqa: F403
 from .event_log import *  # noqa: F403
 from .exposure_inputs import *  # noqa: F403
@@ -24,4 +27,3 @@ from .fits_validation import *  # noqa: F403
 from .headers import *  # noqa: F403
 from .raws import *  # noqa: F403
 from .servers import *  # noqa: F403
-from .wait import *  # noqa: F403

@@ -9,7 +9,7 @@ from typing import Any
 
 from lsst.ts import salkit
 
-from .wait import STD_TIMEOUT, wait_until
+from lsst.ts.salkit.wait import STD_TIMEOUT, wait_until
 
 #: The Archiver's topics that report what happened to each image.
 RESULT_TOPICS = (
