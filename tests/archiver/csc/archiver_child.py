@@ -6,7 +6,7 @@ ENABLED ATArchiver (configuration in ROOT/config), take N images, then wait
 
 ``archiver_child.py ROOT resume``: start an ENABLED ATArchiver only, run
 ``catchUp`` over the whole DAQ store, and exit 0 once the ledger shows every
-DAQ image archived.
+complete DAQ image archived.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ async def resume(root: Path) -> None:
     await remote.start_task
     await remote.cmd_catchUp.set_start(startDate="", endDate="", timeout=STD_TIMEOUT)  # type: ignore[attr-defined]
     store = EmulatedDaqStore(root / "sim" / "daq", "lat", create=False)
-    names = [image.name for image in store.list_images("raw")]
+    # The camera simulator ran in the killed process: an image it was still
+    # writing stays incomplete in the DAQ (a real camera would finish it).
+    names = [image.name for image in store.list_images("raw", complete_only=True)]
     with Ledger(f"sqlite:///{root / 'ledger.sqlite3'}") as ledger:
 
         def archived(name: str) -> bool:

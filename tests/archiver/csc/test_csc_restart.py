@@ -23,13 +23,15 @@ N_IMAGES = 5
 
 
 def _state(root: Path) -> tuple[list[str], int, int]:
-    """(DAQ image names, images archived, images registered but unfinished)."""
+    """(complete DAQ image names, images archived, images registered but unfinished)."""
     try:
         store = EmulatedDaqStore(root / "sim" / "daq", "lat", create=False)
     except StoreUnavailableError:
         return [], 0, 0
     try:
-        names = [image.name for image in store.list_images("raw")]
+        # The camera simulator runs in the process that is killed: an image it
+        # was still writing stays incomplete in the DAQ and is not counted.
+        names = [image.name for image in store.list_images("raw", complete_only=True)]
     finally:
         store.close()
     ledger_path = root / "ledger.sqlite3"
