@@ -167,3 +167,14 @@ def test_a_non_ascii_digit_anywhere_makes_a_name_invalid(seq: int, position: int
 def test_every_time_falls_inside_the_bounds_of_its_day_obs(tai: float) -> None:
     begin, end = day_obs_bounds(day_obs_for(tai))
     assert begin <= tai < end
+
+
+def test_a_camera_parses_only_its_own_image_names() -> None:
+    from lsst.ts.archiver.camera import get_camera
+
+    latiss = get_camera("LATISS")
+    assert str(latiss.parse_image_name("AT_O_20261123_000007")) == "AT_O_20261123_000007"
+    with pytest.raises(InvalidImageNameError, match="'CC_O_20261123_000007' is not a LATISS image"):
+        latiss.parse_image_name("CC_O_20261123_000007")
+    with pytest.raises(InvalidImageNameError, match="SS_C_YYYYMMDD_NNNNNN"):
+        latiss.parse_image_name(" AT_O_20261123_000007")

@@ -33,9 +33,9 @@ from .config import ArchiverConfig, ArchiverConfigError
 from .config_schema import CONFIG_SCHEMA
 from .error_codes import ArchiverFault, ErrorCode
 from .health import HealthMonitor
-from .ledger import LedgerError, LedgerRunner, Trigger
+from .ledger import LedgerError, LedgerRunner
 from .maintenance import MaintenanceLoop
-from .pipeline import HeaderTracker, LiveTrigger
+from .pipeline import ArchiveRefusedError, CommandTrigger, HeaderTracker, LiveTrigger
 from .recovery import ImageRecovery, RetryRefusedError
 from .reporting import ArchiverReporter
 from .runtime import ArchiverRuntime
@@ -99,6 +99,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._catch_up: CatchUpScheduler | None = None
         self._recovery: ImageRecovery | None = None
         self._live_trigger: LiveTrigger | None = None
+        self._command_trigger: CommandTrigger | None = None
         self._open_fault: ArchiverFault | None = None
         self._background: set[asyncio.Task[typing.Any]] = set()
         self._start_integration: collections.OrderedDict[str, typing.Any] = collections.OrderedDict()
@@ -250,6 +251,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         )
         self.runtime = runtime
         self._live_trigger = LiveTrigger(self.camera, runtime.pipeline, runtime.runner, self.log)
+        self._command_trigger = CommandTrigger(self.camera, runtime.pipeline, runtime.runner)
         self._recovery = ImageRecovery(
             self.camera, runtime.pipeline, runtime.delivery, runtime.runner, log=self.log
         )
@@ -311,6 +313,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             if loop is not None:
                 await loop.stop()
         self._health = self._maintenance = self._catch_up = self._live_trigger = None
+        self._command_trigger = None
         self._recovery = None
         runtime, self.runtime = self.runtime, None
         if runtime is not None:
@@ -352,19 +355,11 @@ class ArchiverCsc(salkit.ConfigurableCsc):
     async def do_archiveImage(self, data: typing.Any) -> None:
         """Archive a named image from the DAQ store (acknowledged once started)."""
         self.assert_enabled("archiveImage")
-        obsid = self._check_image_name(data.imageName)
-        runtime = self.runtime
-        assert runtime is not None
-        if runtime.pipeline.is_active(obsid):
-            raise salkit.ExpectedError(f"{obsid} is already being archived")
-        ledger = runtime.ledger
-        if await runtime.runner.run(ledger.has_image, obsid):
-            record = await runtime.runner.run(ledger.image, obsid)
-            if record.archived_at is not None:
-                raise salkit.ExpectedError(
-                    f"{obsid} is already archived (status {record.archive_status}: {record.archive_description})"
-                )
-        runtime.pipeline.start_image(obsid, trigger=Trigger.COMMANDED, priority=data.priority)
+        assert self._command_trigger is not None
+        try:
+            await self._command_trigger.archive_image(data.imageName, data.priority)
+        except ArchiveRefusedError as e:
+            raise salkit.ExpectedError(str(e)) from e
 
     async def do_catchUp(self, data: typing.Any) -> None:
         """Queue the DAQ store's unarchived images of a day_obs range (runs in the background)."""
@@ -380,18 +375,6 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         todo = await catch_up.plan(days)
         self.log.info(f"catchUp: {len(todo)} image(s) of {days} in the DAQ store need archiving")
         catch_up.start(todo)
-
-    def _check_image_name(self, text: str) -> str:
-        """The canonical name of a commanded image (rejected, not stripped, if malformed)."""
-        try:
-            name = ImageName.parse(text)
-        except InvalidImageNameError as e:
-            raise salkit.ExpectedError(str(e)) from e
-        if name.camera_code != self.camera.camera_code:
-            raise salkit.ExpectedError(
-                f"{text!r} is not a {self.camera.name} image (camera code {self.camera.camera_code})"
-            )
-        return str(name)
 
     async def do_retryImage(self, data: typing.Any) -> None:
         """Retry what finally failed for an image (blank destination: every failed part).

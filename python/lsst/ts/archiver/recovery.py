@@ -28,7 +28,7 @@ import logging
 import os
 from collections.abc import Sequence
 
-from .camera import Camera, ImageName, InvalidImageNameError
+from .camera import Camera, InvalidImageNameError
 from .delivery import DeliveryService
 from .ledger import (
     MANIFEST_ITEM,
@@ -178,14 +178,9 @@ class ImageRecovery:
 
     def _parse(self, image_name: str) -> str:
         try:
-            name = ImageName.parse(image_name)
+            return str(self.camera.parse_image_name(image_name))
         except InvalidImageNameError as e:
             raise RetryRefusedError(str(e)) from e
-        if name.camera_code != self.camera.camera_code:
-            raise RetryRefusedError(
-                f"{image_name!r} is not a {self.camera.name} image (camera code {self.camera.camera_code})"
-            )
-        return str(name)
 
     async def _check_sources(self, obsid: str, target: str | None) -> None:
         """Refuse if a failed item to transfer again has lost its staging file."""

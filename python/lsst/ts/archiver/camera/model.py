@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .detector import Detector, DetectorPurpose
-from .errors import UnknownDetectorError, UnknownRebError
+from .errors import InvalidImageNameError, UnknownDetectorError, UnknownRebError
+from .image_name import ImageName
 from .location import DaqLocation
 from .reb import Reb
 
@@ -80,6 +81,22 @@ class Camera:
 
     def __repr__(self) -> str:
         return f"Camera({self.name}, {len(self._by_id)} detectors, {len(self.rebs)} REBs)"
+
+    def parse_image_name(self, text: str) -> ImageName:
+        """Parse ``text`` as the name of one of this camera's images.
+
+        Raises
+        ------
+        InvalidImageNameError
+            If ``text`` is not a canonical image name, or names an image of
+            another camera (the message says which, with the value).
+        """
+        name = ImageName.parse(text)
+        if name.camera_code != self.camera_code:
+            raise InvalidImageNameError(
+                f"{text!r} is not a {self.name} image (camera code {self.camera_code})"
+            )
+        return name
 
     @property
     def detectors(self) -> tuple[Detector, ...]:

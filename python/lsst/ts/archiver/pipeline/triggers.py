@@ -1,12 +1,16 @@
-"""Live trigger: the camera's ``endOfImageTelemetry`` becomes an image to archive.
+"""Triggers: what makes an image be archived, decided without SAL.
 
-The CSC passes each sample here; the decision (a bad or foreign image name,
-a duplicate, ENABLED or only recorded for later) is made without SAL.
+* `LiveTrigger`: the camera's ``endOfImageTelemetry`` (a bad or foreign image
+  name, a duplicate, ENABLED or only recorded for later);
+* `CommandTrigger`: ``archiveImage`` (a bad or foreign name, an image being
+  captured or already archived).
+
+Catch-up is a service of its own (`lsst.ts.archiver.catch_up`).
 """
 
 from __future__ import annotations
 
-__all__ = ["LiveTrigger"]
+__all__ = ["ArchiveRefusedError", "CommandTrigger", "LiveTrigger"]
 
 import logging
 from typing import Any
@@ -100,3 +104,54 @@ class LiveTrigger:
             return False
         self.log.info(f"{obsid} announced while DISABLED: recorded, archived when enabled")
         return True
+
+
+class ArchiveRefusedError(ValueError):
+    """A commanded image is not archived; the message says why."""
+
+
+class CommandTrigger:
+    """Start the image an operator names (``archiveImage``).
+
+    Parameters
+    ----------
+    camera : `~lsst.ts.archiver.camera.Camera`
+        The Archiver's camera.
+    pipeline : `ImagePipeline`
+        Where the image is archived.
+    runner : `~lsst.ts.archiver.ledger.LedgerRunner`
+        The ledger (an archived image is refused).
+    """
+
+    def __init__(self, camera: Camera, pipeline: ImagePipeline, runner: LedgerRunner) -> None:
+        self.camera = camera
+        self.pipeline = pipeline
+        self.runner = runner
+
+    async def archive_image(self, image_name: str, priority: int) -> str:
+        """Start archiving ``image_name`` from the DAQ store; return its canonical name.
+
+        Raises
+        ------
+        ArchiveRefusedError
+            If the name is malformed or of another camera, or the image is
+            being captured or already archived.
+        lsst.ts.archiver.ledger.LedgerError
+            If the ledger cannot be read.
+        """
+        try:
+            obsid = str(self.camera.parse_image_name(image_name))
+        except InvalidImageNameError as e:
+            raise ArchiveRefusedError(str(e)) from e
+        if self.pipeline.is_active(obsid):
+            raise ArchiveRefusedError(f"{obsid} is already being archived")
+        ledger = self.runner.ledger
+        if await self.runner.run(ledger.has_image, obsid):
+            record = await self.runner.run(ledger.image, obsid)
+            if record.archived_at is not None:
+                raise ArchiveRefusedError(
+                    f"{obsid} is already archived (status {record.archive_status}: "
+                    f"{record.archive_description}); use retryImage for what failed"
+                )
+        self.pipeline.start_image(obsid, trigger=Trigger.COMMANDED, priority=priority)
+        return obsid
