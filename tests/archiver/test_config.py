@@ -9,11 +9,13 @@ import types
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
 from lsst.ts.archiver.camera import get_camera
 from lsst.ts.archiver.config import ArchiverConfig, ArchiverConfigError, absolute_sqlite_url
+from lsst.ts.archiver.config_schema import CONFIG_SCHEMA
 
 INIT = Path(__file__).resolve().parents[2] / "config" / "ATArchiver" / "v1" / "_init.yaml"
 
@@ -83,3 +85,21 @@ def test_sqlite_urls_become_absolute_and_others_are_kept(
     assert absolute_sqlite_url("sqlite:////abs/l.db") == "sqlite:////abs/l.db"
     url = "postgresql+psycopg://archiver@db:5432/archiver"
     assert absolute_sqlite_url(url) == url
+
+
+@pytest.mark.parametrize("component", ["ATArchiver", "CCArchiver", "MTArchiver"])
+def test_late_header_window_is_600_s_by_default_and_0_is_valid_a_negative_one_is_not(component: str) -> None:
+    values = yaml.safe_load((INIT.parents[2] / component / "v1" / "_init.yaml").read_text())
+    jsonschema.validate(values, CONFIG_SCHEMA)
+    assert (
+        ArchiverConfig.from_validated(values, get_camera(component)).header_service.late_header_window
+        == 600.0
+    )
+    values["header_service"]["late_header_window"] = 0
+    jsonschema.validate(values, CONFIG_SCHEMA)
+    assert (
+        ArchiverConfig.from_validated(values, get_camera(component)).header_service.late_header_window == 0.0
+    )
+    values["header_service"]["late_header_window"] = -1
+    with pytest.raises(jsonschema.ValidationError, match="late_header_window|-1"):
+        jsonschema.validate(values, CONFIG_SCHEMA)

@@ -26,8 +26,8 @@ from lsst.ts.archiver.ledger import schema as ledger_schema
 def make_version_1_ledger(url: str) -> None:
     """Write a ledger as a version-1 ts_archiver did, with one image in progress.
 
-    ``detector`` has the version-1 columns only; the other tables did not
-    change in version 2.
+    ``detector`` has the version-1 columns only (version 2 added the
+    others); ``image`` and ``delivery`` lack the columns version 3 added.
     """
     v1 = sa.MetaData()
     for table in (
@@ -56,6 +56,8 @@ def make_version_1_ledger(url: str) -> None:
     try:
         with engine.begin() as conn:
             v1.create_all(conn)
+            for column in ledger_schema.UPGRADES[2]:
+                conn.exec_driver_sql(f"ALTER TABLE {column.table.name} DROP COLUMN {column.name}")
             conn.execute(
                 v1.tables["ledger_schema"].insert(),
                 {"name": ledger_schema.SCHEMA_NAME, "version": 1, "created_at": 0.0},
@@ -99,13 +101,13 @@ def make_version_1_ledger(url: str) -> None:
         engine.dispose()
 
 
-def stored_version_and_columns(url: str) -> tuple[int, set[str]]:
-    """Schema version row and ``detector`` columns, read past the ledger code."""
+def stored_version_and_columns(url: str, table: str = "detector") -> tuple[int, set[str]]:
+    """Schema version row and the columns of ``table``, read past the ledger code."""
     engine = sa.create_engine(normalize_url(url))
     try:
         with engine.connect() as conn:
             version = conn.execute(sa.text("SELECT version FROM ledger_schema")).scalar_one()
-            columns = {c["name"] for c in sa.inspect(conn).get_columns("detector")}
+            columns = {c["name"] for c in sa.inspect(conn).get_columns(table)}
     finally:
         engine.dispose()
     return version, columns
@@ -154,9 +156,12 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_its_rows_stay_readable(ledg
         ledger.record_capture(IMAGE, "R22_S12", path="/staging/b.fits", measurements=measured)
         assert ledger.detectors(IMAGE)[1].measurements == measured
         assert ledger.image(IMAGE).captured_at is not None
+        assert (ledger.image(IMAGE).header_note, ledger.deliveries(image=IMAGE)[0].redelivery) == (None, None)
     version, columns = stored_version_and_columns(ledger_url)
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
     assert {"status", "retrieval_time", "write_time", "median_signal", "noise"} <= columns
+    assert {"header_note", "header_pending"} <= stored_version_and_columns(ledger_url, "image")[1]
+    assert "redelivery" in stored_version_and_columns(ledger_url, "delivery")[1]
     with Ledger(ledger_url, create=False) as reopened:  # already upgraded: opens as is
         assert reopened.detectors(IMAGE)[1].status == 0
 
@@ -183,7 +188,7 @@ def test_processes_opening_one_version_1_ledger_at_once_upgrade_it_once(
         for thread in threads:
             thread.join(timeout=120)
     assert errors == []
-    upgrades = [r for r in caplog.records if "from schema version 1 to 2" in r.getMessage()]
+    upgrades = [r for r in caplog.records if f"from schema version 1 to {SCHEMA_VERSION}" in r.getMessage()]
     assert len(upgrades) == 1
     assert stored_version_and_columns(ledger_url)[0] == SCHEMA_VERSION
 
@@ -195,7 +200,9 @@ def test_a_failed_upgrade_leaves_the_version_1_ledger_as_it_was(
     # A NOT NULL column cannot be added to a table with rows: the second step fails.
     impossible = sa.Table("detector", sa.MetaData(), sa.Column("impossible", sa.Integer, nullable=False))
     monkeypatch.setitem(ledger_schema.UPGRADES, 1, (ledger_schema.detector.c.status, impossible.c.impossible))
-    with pytest.raises(LedgerSchemaError, match="from schema version 1 to 2.*left at version 1"):
+    with pytest.raises(
+        LedgerSchemaError, match=f"from schema version 1 to {SCHEMA_VERSION}.*left at version 1"
+    ):
         Ledger(ledger_url)
     version, columns = stored_version_and_columns(ledger_url)
     assert (version, "status" in columns) == (1, False)

@@ -88,6 +88,11 @@ class HeaderServiceSettings:
     ``file_root``, ``connect_timeout``, ``read_timeout``, ``fetch_timeout``,
     ``max_size``, ``max_fetches``)."""
 
+    late_header_window: float = 0.0
+    """Seconds after an image's files were written during which a late
+    header is applied (files rewritten, redelivered, Butler datasets
+    replaced); 0: never, a late header is only recorded."""
+
     @classmethod
     def from_validated(
         cls, header: Mapping[str, Any], camera: Camera, daq_root: str
@@ -123,7 +128,10 @@ class HeaderServiceSettings:
         except ValueError as e:
             raise ArchiverConfigError(f"Bad header_service: {e}") from e
         return cls(
-            name=header["name"] or camera.header_service_name, wait_timeout=wait_timeout, fetch_policy=policy
+            name=header["name"] or camera.header_service_name,
+            wait_timeout=wait_timeout,
+            fetch_policy=policy,
+            late_header_window=float(header["late_header_window"]),
         )
 
 

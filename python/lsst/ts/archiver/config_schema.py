@@ -114,6 +114,7 @@ properties:
       - fetch_timeout
       - max_size
       - max_fetches
+      - late_header_window
     properties:
       name:
         description: >-
@@ -200,6 +201,19 @@ properties:
         type: integer
         minimum: 1
         maximum: 64
+      late_header_window:
+        description: >-
+          Seconds after an image's files were written (with the Archiver's own
+          metadata, HDRSRC='Archiver') during which a header that arrives late is
+          still applied: it is fetched under the rules above, every written file
+          is rewritten with the merged header (same pixels, new checksums) and
+          delivered again to every destination, whose Butler datasets are
+          replaced in place (same dataset ids); imageInOODS is written again. A
+          header that arrives later is only recorded (ledger and logMessage). 0
+          disables it. Keep it well below cleanup.retention, after which the
+          staged files are gone.
+        type: number
+        minimum: 0
   destinations:
     description: >-
       Where every raw file goes (OODS, Data Backbone, Prompt Processing,

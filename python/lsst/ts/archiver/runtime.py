@@ -186,6 +186,7 @@ class ArchiverRuntime:
             daq_wait_timeout=daq.wait_timeout,
             header_wait_timeout=config.header_service.wait_timeout,
             capture_attempts=config.capture_attempts,
+            late_header_window=config.header_service.late_header_window,
         )
         self.pipeline = ImagePipeline(
             self.camera,

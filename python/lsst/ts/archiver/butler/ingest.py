@@ -10,6 +10,17 @@ every good file in a single ``butler.ingest`` call into
 * Dataset ids are deterministic (UUID5 of dataset type, data ID and run), so
   a retry or a replay never makes a second dataset: files already in the
   repository are reported `FileStatus.ALREADY_PRESENT` and left alone.
+* A file given with ``replace`` (`RawFile.replace`: it was rewritten, e.g.
+  with a late Header Service header) replaces its dataset *in place*: the
+  exposure record is updated from the new metadata, the old dataset is
+  pruned (``pruneDatasets(purge=True, unstore=True)``) and the new file is
+  ingested under the same deterministic id (`FileStatus.REPLACED`). With
+  ``direct`` ingest (the datastore never owns the file) both steps are one
+  Butler transaction, so readers never miss the dataset; with the modes in
+  which the datastore owns its copy they are two steps, because pruning
+  deletes that copy and a rolled-back prune would leave a dataset without
+  its file: a failure between them leaves the dataset absent until the
+  retry ingests it.
 * A file whose metadata cannot be had (no sidecar and an unreadable header,
   wrong size, not FITS) is reported `FileStatus.METADATA_FAILURE`; the others
   are still ingested.
@@ -133,6 +144,8 @@ class FileStatus(enum.Enum):
     """Newly ingested."""
     ALREADY_PRESENT = 10
     """Already in the repository with the same dataset id: nothing done."""
+    REPLACED = 11
+    """Replaced an existing dataset in place (same dataset id, new file and records)."""
     INGEST_FAILURE = 1
     """The registry or datastore refused the file."""
     METADATA_FAILURE = 2
@@ -141,7 +154,7 @@ class FileStatus(enum.Enum):
     @property
     def ok(self) -> bool:
         """True if the file is in the repository after the call."""
-        return self in (FileStatus.INGESTED, FileStatus.ALREADY_PRESENT)
+        return self in (FileStatus.INGESTED, FileStatus.ALREADY_PRESENT, FileStatus.REPLACED)
 
 
 @dataclass(frozen=True)
@@ -155,10 +168,15 @@ class RawFile:
     sidecar : `RawSidecar` or `None`, optional
         Its metadata if already in memory; otherwise it is read from the
         sidecar file next to it, or, failing that, from the FITS header.
+    replace : `bool`, optional
+        The file was rewritten: replace its dataset (same dataset id) and
+        update the exposure record from its metadata, instead of leaving an
+        existing dataset alone.
     """
 
     path: ResourcePathExpression
     sidecar: RawSidecar | None = None
+    replace: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +247,11 @@ class IngestReport:
         return self.with_status(FileStatus.ALREADY_PRESENT)
 
     @property
+    def replaced(self) -> tuple[FileResult, ...]:
+        """Files whose dataset was replaced in place."""
+        return self.with_status(FileStatus.REPLACED)
+
+    @property
     def failed(self) -> tuple[FileResult, ...]:
         """Files that are not in the repository."""
         return tuple(r for r in self.files if not r.ok)
@@ -245,6 +268,7 @@ class _Item:
     uri: ResourcePath
     given: str
     sidecar: RawSidecar | None = None
+    replace: bool = False
     result: FileResult | None = None
     ref: DatasetRef | None = None
 
@@ -285,7 +309,8 @@ class RawIngester:
         pass).
     update_exposure_records : `bool`, optional
         Overwrite an existing exposure record that differs (a corrected
-        header); otherwise such files fail with the conflict.
+        header); otherwise such files fail with the conflict. Files given
+        with `RawFile.replace` always update it.
 
     Raises
     ------
@@ -325,7 +350,8 @@ class RawIngester:
         ----------
         files : `~collections.abc.Iterable`
             `RawFile` objects or plain paths/URIs (their sidecars are read
-            from next to them).
+            from next to them). A `RawFile` with ``replace`` replaces its
+            dataset in place (see the module docstring).
 
         Returns
         -------
@@ -365,7 +391,8 @@ class RawIngester:
     def _item(index: int, entry: RawFile | ResourcePathExpression) -> _Item:
         raw = entry if isinstance(entry, RawFile) else RawFile(entry)
         given = str(raw.path)
-        return _Item(index, ResourcePath(raw.path, forceAbsolute=True), given, sidecar=raw.sidecar)
+        uri = ResourcePath(raw.path, forceAbsolute=True)
+        return _Item(index, uri, given, sidecar=raw.sidecar, replace=raw.replace)
 
     def _load_metadata(self, item: _Item) -> None:
         try:
@@ -480,12 +507,12 @@ class RawIngester:
             self._filters[key] = record
         return record
 
-    def _sync_exposure(self, records: ExposureRecords) -> dict[str, DimensionRecord]:
+    def _sync_exposure(self, records: ExposureRecords, *, update: bool) -> dict[str, DimensionRecord]:
         registry = self.butler.registry
         with registry.transaction():
             registry.syncDimensionData("day_obs", records.day_obs)
             registry.syncDimensionData("group", records.group)
-            registry.syncDimensionData("exposure", records.exposure, update=self.update_exposure_records)
+            registry.syncDimensionData("exposure", records.exposure, update=update)
         universe = self.butler.dimensions
         return {
             "day_obs": universe["day_obs"].RecordClass(**records.day_obs),
@@ -498,6 +525,9 @@ class RawIngester:
 
     def _ingest_exposure(self, items: list[_Item], timings: dict[str, float]) -> None:
         t0 = time.perf_counter()
+        # A rewritten file's metadata is the new truth of the exposure's records.
+        items = sorted(items, key=lambda item: not item.replace)
+        replacing = items[0].replace
         first = items[0].sidecar
         assert first is not None
         instrument, exposure = first.instrument, first.exposure_id
@@ -510,7 +540,7 @@ class RawIngester:
         try:
             detectors = self._detectors(instrument)
             filter_record = self._physical_filter(instrument, first.physical_filter)
-            exposure_recs = self._sync_exposure(records)
+            exposure_recs = self._sync_exposure(records, update=self.update_exposure_records or replacing)
             dataset_type = self._raw_type()
         except Exception as e:
             if is_registry_unavailable(e):
@@ -552,16 +582,22 @@ class RawIngester:
             candidates.append(item)
         existing = self._existing_ids(instrument, exposure, run) if candidates else set()
         to_ingest = []
+        to_replace = []
         for item in candidates:
             assert item.ref is not None
-            if item.ref.id in existing:
+            if item.replace:
+                to_replace.append(item)
+            elif item.ref.id in existing:
                 item.succeed(FileStatus.ALREADY_PRESENT)
             else:
                 to_ingest.append(item)
         t1 = time.perf_counter()
         timings["records"] += t1 - t0
+        key = (instrument, exposure, run)
         if to_ingest:
-            self._ingest_batch(to_ingest, (instrument, exposure, run))
+            self._ingest_batch(to_ingest, key)
+        if to_replace:
+            self._replace_batch(to_replace, key)
         timings["ingest"] += time.perf_counter() - t1
 
     @staticmethod
@@ -616,6 +652,47 @@ class RawIngester:
             _log.warning("Batch ingest of %d files failed (%s); retrying one by one", len(items), error)
             for item in items:
                 self._ingest_batch([item], key)
+
+    def _replace_batch(
+        self, items: Sequence[_Item], key: tuple[str, int, str], replaced: frozenset[uuid.UUID] = frozenset()
+    ) -> None:
+        """Replace the datasets of rewritten files in place (same ids); on
+        failure retry one by one, so only culprits fail.
+
+        ``replaced``: ids of datasets a failed batch already pruned.
+        """
+        present = self._existing_ids(*key)
+        old = [item.ref for item in items if item.ref is not None and item.ref.id in present]
+        replaced = replaced | {ref.id for ref in old}
+        try:
+            if self.transfer == "direct":
+                # The datastore does not own direct files: pruning leaves them,
+                # and one transaction swaps the datasets for every reader.
+                with self.butler.transaction():
+                    self._prune(old)
+                    self._butler_ingest(items)
+            else:
+                # Pruning deletes the datastore's copy, which a rollback would
+                # not bring back: commit the prune, then ingest the new file.
+                self._prune(old)
+                self._butler_ingest(items)
+        except Exception as e:
+            if is_registry_unavailable(e):
+                raise
+            if len(items) == 1:
+                items[0].fail(FileStatus.INGEST_FAILURE, f"Replacing {items[0].given} failed: {e}")
+                return
+            _log.warning("Replacing %d files failed (%s); retrying one by one", len(items), e)
+            for item in items:
+                self._replace_batch([item], key, replaced)
+            return
+        for item in items:
+            assert item.ref is not None
+            item.succeed(FileStatus.REPLACED if item.ref.id in replaced else FileStatus.INGESTED)
+
+    def _prune(self, refs: Sequence[DatasetRef]) -> None:
+        if refs:
+            self.butler.pruneDatasets(refs, disassociate=True, unstore=True, purge=True)
 
     def _butler_ingest(self, items: Sequence[_Item]) -> None:
         datasets = []

@@ -169,12 +169,20 @@ class Destination:
     def ingest(self, items: Sequence[DeliveryRecord]) -> IngestReport:
         """Ingest delivered files (one batch per exposure); failures are in the report.
 
+        An item delivered again because its file was rewritten
+        (``redelivery``) replaces its Butler dataset in place: same dataset
+        id, the new file and exposure record.
+
         Raises
         ------
         Exception
             If the registry is unreachable (the whole batch is retryable).
         """
-        files = [RawFile(item.remote_uri) for item in items if item.remote_uri is not None]
+        files = [
+            RawFile(item.remote_uri, replace=item.redelivery is not None)
+            for item in items
+            if item.remote_uri is not None
+        ]
         if len(files) != len(items):
             raise PermanentDeliveryError("An item reached ingest without a remote URI")
         try:

@@ -282,6 +282,60 @@ class DeliveryService:
         )
         self._wake()
 
+    async def file_rewritten(
+        self, obsid: str, detector: str, path: str, *, size: int | None = None, checksum: str | None = None
+    ) -> None:
+        """A written detector file was rewritten (e.g. with a late header): record its new size and checksum.
+
+        Deliver it again with `redeliver`.
+        """
+        await self.runner.run(
+            self.runner.ledger.record_rewrite,
+            obsid,
+            detector,
+            path=os.path.abspath(path),
+            size=size,
+            checksum=checksum,
+        )
+
+    async def redeliver(
+        self, obsid: str, detectors: Sequence[str], reason: str
+    ) -> dict[str, tuple[str, ...]]:
+        """Deliver written files again at every enabled destination: transfer (overwrite) and re-ingest.
+
+        Each destination's Butler dataset of a file is replaced in place
+        (same dataset id). The new outcomes are reported as usual, with
+        ``reason`` in each ``imageInOODS`` description; ``imageArchived`` is
+        written again only if an outcome at an archive destination changes.
+
+        Parameters
+        ----------
+        obsid : `str`
+            The image.
+        detectors : sequence of `str`
+            Detectors whose written file is delivered again.
+        reason : `str`
+            Why (e.g. ``late Header Service header applied``).
+
+        Returns
+        -------
+        requeued : `dict` [`str`, `tuple` [`str`, ...]]
+            Destination → detectors queued again there.
+
+        Raises
+        ------
+        lsst.ts.archiver.ledger.UnknownImageError
+            If the image, or a written file of one of the detectors, is not
+            in the ledger (nothing is queued).
+        lsst.ts.archiver.ledger.LedgerError
+            If the ledger is unreachable.
+        """
+        requeued = await self.runner.run(
+            self.runner.ledger.requeue_items, obsid, list(detectors), list(self.destinations), reason
+        )
+        self._wake()
+        return requeued
+
     async def manifest_written(self, obsid: str, path: str) -> None:
         """The image's ``expectedSensors.json`` is written: queue it for every destination."""
         path = os.path.abspath(path)

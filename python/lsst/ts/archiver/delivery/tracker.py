@@ -14,8 +14,10 @@ at their destination (`DeliveryTracker.item_final`,
   across restarts and processes). An operator retry
   (`~lsst.ts.archiver.ledger.Ledger.retry_image`) that can change the
   outcome clears the image's archived state, so the next completion is
-  recorded and reported again, with the new counts; nothing else reports an
-  exposure twice;
+  recorded and reported again, with the new counts; so does an item
+  delivered again (``redelivery``: its file was rewritten) whose outcome at
+  an archive destination differs from its previous one. Nothing else
+  reports an exposure twice;
 * ``on_ledger_error(Exception)`` when the ledger is unreachable.
 
 Callbacks run on the event loop and may be coroutine functions; one that
@@ -130,6 +132,7 @@ class DeliveryTracker:
         """
         await self._report(destination, image, item, status, description, uri)
         if destination.name in self.archive_destinations:
+            await self._reopen_if_changed(image.name, destination, [item], status)
             await self.check_archived(image.name)
 
     async def items_ingested(
@@ -142,6 +145,7 @@ class DeliveryTracker:
         for item in items:
             await self._report(destination, image, item, DeliveryStatus.OK, "", item.remote_uri)
         if items and destination.name in self.archive_destinations:
+            await self._reopen_if_changed(image.name, destination, items, DeliveryStatus.OK)
             await self.check_archived(image.name)
 
     async def check_archived(self, obsid: str) -> None:
@@ -198,6 +202,39 @@ class DeliveryTracker:
                 ),
             )
 
+    async def _reopen_if_changed(
+        self,
+        obsid: str,
+        destination: DestinationConfig,
+        items: Sequence[DeliveryRecord],
+        status: DeliveryStatus,
+    ) -> None:
+        """Reopen an archived image if a redelivered item's outcome changed.
+
+        ``items`` (as claimed) still carry the status of their previous
+        outcome; if one was delivered and now failed, or the reverse, the
+        image's counts change and ``imageArchived`` must be written again.
+        """
+        ok = status is DeliveryStatus.OK
+        changed = [
+            item.item
+            for item in items
+            if item.redelivery is not None
+            and item.status_code is not None
+            and (item.status_code == DeliveryStatus.OK) != ok
+        ]
+        if not changed:
+            return
+        if await self.runner.run(self.runner.ledger.reopen_image, obsid):
+            self.log.info(
+                "%s: %s %s at %s after redelivery (%s); imageArchived is decided again",
+                obsid,
+                ", ".join(changed),
+                "delivered" if ok else "failed",
+                destination.name,
+                items[0].redelivery,
+            )
+
     async def ledger_error(self, error: Exception) -> None:
         """The ledger could not be reached: log it and report it."""
         self.log.error("Ledger unavailable: %s", error)
@@ -231,6 +268,10 @@ class DeliveryTracker:
         )
         if item.item != MANIFEST_ITEM and role is DestinationRole.OODS:
             raft, _, sensor = item.item.partition("_")
+            if not description:
+                description = f"{item.item} ingested into {destination.name}"
+                if item.redelivery is not None:
+                    description += f" again: {item.redelivery}"
             await self._emit(
                 self.on_image_in_oods,
                 ImageInOods(
@@ -239,7 +280,7 @@ class DeliveryTracker:
                     raft=raft,
                     sensor=sensor,
                     status_code=int(status),
-                    description=description or f"{item.item} ingested into {destination.name}",
+                    description=description,
                     destination=destination.name,
                 ),
             )

@@ -119,9 +119,43 @@ class ImageManager:
                 )
         return new
 
-    def set_header_source(self, name: str, header_source: str) -> None:
-        """Record where the image's header came from."""
-        self._update_image(name, header_source=header_source)
+    def set_header_source(self, name: str, header_source: str, *, note: str | None = None) -> None:
+        """Record where the header of the image's files came from.
+
+        Nothing is pending any more (`set_header_pending` is undone).
+
+        Parameters
+        ----------
+        name : `str`
+            Image name (obsid).
+        header_source : `str`
+            ``HeaderService`` or ``Archiver`` (the files' ``HDRSRC``).
+        note : `str` or `None`, optional
+            What became of a header that arrived after the files were
+            written (kept as ``header_note``); None leaves the note as it is.
+
+        Raises
+        ------
+        UnknownImageError
+            If the image is not in the ledger.
+        """
+        values: dict[str, Any] = {"header_source": header_source, "header_pending": None}
+        if note is not None:
+            values["header_note"] = note
+        self._update_image(name, **values)
+
+    def set_header_pending(self, name: str, url: str, *, note: str) -> None:
+        """Record that a late header (from ``url``) is being applied to the image's files.
+
+        Until `set_header_source` records the outcome, the image is listed
+        by `images_with_header_pending`, so that a restart finishes the work.
+
+        Raises
+        ------
+        UnknownImageError
+            If the image is not in the ledger.
+        """
+        self._update_image(name, header_pending=url, header_note=note)
 
     def set_manifest(
         self, name: str, path: str, *, destinations: Iterable[str] = (), now: float | None = None
@@ -288,6 +322,59 @@ class ImageManager:
                     .values(captured_at=now)
                 )
 
+    def record_rewrite(
+        self,
+        image: str,
+        detector: str,
+        *,
+        path: str,
+        size: int | None = None,
+        checksum: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Record that a written detector file was rewritten (e.g. with a late header).
+
+        The file keeps its ``written_at`` (when it was first written) and
+        its capture measurements; its path, size and checksum are the new
+        file's. Queue it again with `QueueManager.requeue_items`.
+
+        Parameters
+        ----------
+        image : `str`
+            Image name (obsid).
+        detector : `str`
+            Detector name (``RNN_SNN``) whose file was written.
+        path : `str`
+            Local path of the rewritten FITS file.
+        size : `int` or `None`, optional
+            Its size in bytes.
+        checksum : `str` or `None`, optional
+            Its checksum (``md5:...``).
+        now : `float`, optional
+            Time rewritten (Unix seconds); default now.
+
+        Raises
+        ------
+        UnknownImageError
+            If the image or the detector is not in the ledger, or the
+            detector has no written file.
+        """
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            result = conn.execute(
+                sa.update(_detector)
+                .where(
+                    _detector.c.image == image,
+                    _detector.c.name == detector,
+                    _detector.c.state == CaptureState.WRITTEN.value,
+                )
+                .values(path=path, size=size, checksum=checksum, updated_at=now)
+            )
+        if not result.rowcount:
+            raise UnknownImageError(
+                f"Detector {detector} of image {image} has no written file in the ledger to rewrite"
+            )
+
     # ------------------------------------------------------------------
     # archive completion
 
@@ -307,6 +394,30 @@ class ImageManager:
                 .values(archived_at=now, archive_status=int(status), archive_description=description)
             )
         return bool(result.rowcount)
+
+    def reopen_image(self, name: str) -> bool:
+        """Clear an image's archived state: its ``imageArchived`` is decided (and written) again.
+
+        Returns
+        -------
+        reopened : `bool`
+            False if the image was not archived (nothing changed).
+
+        Raises
+        ------
+        UnknownImageError
+            If the image is not in the ledger.
+        """
+        with self._db.begin() as conn:
+            archived_at = conn.execute(
+                sa.select(_image.c.archived_at).where(_image.c.name == name)
+            ).one_or_none()
+            if archived_at is None:
+                raise UnknownImageError(f"Image {name} is not in the ledger")
+            if archived_at[0] is None:
+                return False
+            reopen_image(conn, name)
+        return True
 
     # ------------------------------------------------------------------
     # operator retry
@@ -432,5 +543,28 @@ class ImageManager:
         with self._db.begin() as conn:
             rows = conn.execute(
                 sa.select(_image).where(_image.c.archived_at.is_(None)).order_by(_image.c.registered_at)
+            ).mappings()
+            return [ImageRecord.from_row(row) for row in rows]
+
+    def images_with_header_pending(self) -> list[ImageRecord]:
+        """Images whose files are being rewritten with a late header (`set_header_pending`), oldest first."""
+        with self._db.begin() as conn:
+            rows = conn.execute(
+                sa.select(_image).where(_image.c.header_pending.is_not(None)).order_by(_image.c.registered_at)
+            ).mappings()
+            return [ImageRecord.from_row(row) for row in rows]
+
+    def images_by_header_source(self, header_source: str, *, captured_since: float) -> list[ImageRecord]:
+        """Images with that header source whose capture ended at or after ``captured_since``, oldest first.
+
+        For example the images whose files were written with the Archiver's
+        own metadata (``Archiver``) recently enough for a late header to be
+        applied.
+        """
+        with self._db.begin() as conn:
+            rows = conn.execute(
+                sa.select(_image)
+                .where(_image.c.header_source == header_source, _image.c.captured_at >= captured_since)
+                .order_by(_image.c.registered_at)
             ).mappings()
             return [ImageRecord.from_row(row) for row in rows]

@@ -131,9 +131,19 @@ class Ledger:
             now=now,
         )
 
-    def set_header_source(self, name: str, header_source: str) -> None:
-        """Record where the image's header came from."""
-        self.images.set_header_source(name, header_source)
+    def set_header_source(self, name: str, header_source: str, *, note: str | None = None) -> None:
+        """Record where the header of the image's files came from (and what became of a late one).
+
+        See `ImageManager.set_header_source`.
+        """
+        self.images.set_header_source(name, header_source, note=note)
+
+    def set_header_pending(self, name: str, url: str, *, note: str) -> None:
+        """Record that a late header (from ``url``) is being applied to the image's files.
+
+        See `ImageManager.set_header_pending`.
+        """
+        self.images.set_header_pending(name, url, note=note)
 
     def set_manifest(
         self, name: str, path: str, *, destinations: Iterable[str] = (), now: float | None = None
@@ -183,12 +193,35 @@ class Ledger:
         """
         self.images.record_capture_failure(image, detector, reason, status=status, now=now)
 
+    def record_rewrite(
+        self,
+        image: str,
+        detector: str,
+        *,
+        path: str,
+        size: int | None = None,
+        checksum: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Record that a written detector file was rewritten (new size and checksum).
+
+        See `ImageManager.record_rewrite`.
+        """
+        self.images.record_rewrite(image, detector, path=path, size=size, checksum=checksum, now=now)
+
     def mark_archived(self, name: str, status: int, description: str, *, now: float | None = None) -> bool:
         """Record that an image is archived (or finally incomplete); only once.
 
         See `ImageManager.mark_archived`.
         """
         return self.images.mark_archived(name, status, description, now=now)
+
+    def reopen_image(self, name: str) -> bool:
+        """Clear an image's archived state: ``imageArchived`` is decided again.
+
+        See `ImageManager.reopen_image`.
+        """
+        return self.images.reopen_image(name)
 
     def retry_image(
         self,
@@ -227,6 +260,17 @@ class Ledger:
         """Images not archived yet (the work to resume after a restart), oldest first."""
         return self.images.unfinished_images()
 
+    def images_with_header_pending(self) -> list[ImageRecord]:
+        """Images whose files are being rewritten with a late header, oldest first."""
+        return self.images.images_with_header_pending()
+
+    def images_by_header_source(self, header_source: str, *, captured_since: float) -> list[ImageRecord]:
+        """Images with that header source captured since ``captured_since``, oldest first.
+
+        See `ImageManager.images_by_header_source`.
+        """
+        return self.images.images_by_header_source(header_source, captured_since=captured_since)
+
     # ------------------------------------------------------------------
     # delivery queue (QueueManager)
 
@@ -251,6 +295,21 @@ class Ledger:
         See `QueueManager.requeue_unqueued`.
         """
         return self.queue.requeue_unqueued(destinations, now=now)
+
+    def requeue_items(
+        self,
+        image: str,
+        items: Collection[str],
+        destinations: Iterable[str],
+        reason: str,
+        *,
+        now: float | None = None,
+    ) -> dict[str, tuple[str, ...]]:
+        """Deliver written files again at destinations (their files were rewritten).
+
+        See `QueueManager.requeue_items`.
+        """
+        return self.queue.requeue_items(image, items, destinations, reason, now=now)
 
     def claim(
         self,

@@ -199,6 +199,110 @@ class QueueManager:
                     added += len(conn.execute(statement.returning(_delivery.c.id)).all())
         return added
 
+    def requeue_items(
+        self,
+        image: str,
+        items: Collection[str],
+        destinations: Iterable[str],
+        reason: str,
+        *,
+        now: float | None = None,
+    ) -> dict[str, tuple[str, ...]]:
+        """Deliver written files again at destinations (their files were rewritten).
+
+        Each (item, destination) goes back to transfer, due at once, its
+        attempts from zero and ``reason`` as its ``redelivery``, so that its
+        ingest replaces the Butler dataset; a destination that never had the
+        item gets it. Claims are dropped: a worker still busy with an old
+        copy loses its claim and its result is not recorded. The item keeps
+        the status code of its previous outcome until the new one replaces
+        it, and the image's archived state is left alone: ``imageArchived``
+        is decided again only if an outcome changes (`reopen_image`).
+
+        Parameters
+        ----------
+        image : `str`
+            Image name.
+        items : collection of `str`
+            Detector names whose file is written (never the manifest).
+        destinations : iterable of `str`
+            Destination names.
+        reason : `str`
+            Why the files are delivered again (e.g. ``late Header Service
+            header applied``); reported with each new outcome.
+        now : `float`, optional
+            When they are due.
+
+        Returns
+        -------
+        requeued : `dict` [`str`, `tuple` [`str`, ...]]
+            Destination → items queued again there (in the order given).
+
+        Raises
+        ------
+        UnknownImageError
+            If the image is not in the ledger or one of the items has no
+            written file (nothing is changed).
+        """
+        now = writer_time(now)
+        wanted = list(dict.fromkeys(items))
+        with self._db.begin() as conn:
+            known = conn.execute(sa.select(_image.c.name).where(_image.c.name == image)).scalar_one_or_none()
+            if known is None:
+                raise UnknownImageError(f"Image {image} is not in the ledger")
+            sources: dict[str, str] = {}
+            for start in range(0, len(wanted), _CHUNK):
+                rows = conn.execute(
+                    sa.select(_detector.c.name, _detector.c.path).where(
+                        _detector.c.image == image,
+                        _detector.c.name.in_(wanted[start : start + _CHUNK]),
+                        _detector.c.state == CaptureState.WRITTEN.value,
+                        _detector.c.path.is_not(None),
+                    )
+                ).all()
+                sources.update({str(name): str(path) for name, path in rows})
+            missing = [item for item in wanted if item not in sources]
+            if missing:
+                raise UnknownImageError(
+                    f"Image {image} has no written file of {', '.join(missing)} in the ledger to deliver again"
+                )
+            requeued: dict[str, tuple[str, ...]] = {}
+            for destination in destinations:
+                for item in wanted:
+                    values: dict[str, Any] = {
+                        "source": sources[item],
+                        "stage": DeliveryStage.TRANSFER.value,
+                        "attempts": 0,
+                        "last_error": None,
+                        "next_attempt_at": now,
+                        "claimed_by": None,
+                        "lease_until": None,
+                        "enqueued_at": now,
+                        "transfer_started_at": None,
+                        "transferred_at": None,
+                        "ingested_at": None,
+                        "done_at": None,
+                        "failed_at": None,
+                        "redelivery": reason,
+                    }
+                    updated = conn.execute(
+                        sa.update(_delivery)
+                        .where(
+                            _delivery.c.image == image,
+                            _delivery.c.item == item,
+                            _delivery.c.destination == destination,
+                        )
+                        .values(**values)
+                    )
+                    if not updated.rowcount:
+                        conn.execute(
+                            self._db.insert_ignore(_delivery),
+                            {"image": image, "item": item, "destination": destination, **values},
+                        )
+                if wanted:
+                    requeued[destination] = tuple(wanted)
+        return requeued
+
     # ------------------------------------------------------------------
     # claims and their outcomes
 

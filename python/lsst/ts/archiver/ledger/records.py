@@ -24,7 +24,13 @@ from .states import CaptureState, DeliveryStage, Trigger
 
 @dataclass(frozen=True)
 class ImageRecord:
-    """One image (exposure) in the ledger."""
+    """One image (exposure) in the ledger.
+
+    ``header_note`` records what became of a Header Service header that
+    arrived after the image's files were written (applied, or not and why);
+    ``header_pending`` is the URL of such a header while its files are being
+    rewritten (None otherwise).
+    """
 
     name: str
     camera: str
@@ -38,6 +44,8 @@ class ImageRecord:
     archived_at: float | None
     archive_status: int | None
     archive_description: str | None
+    header_note: str | None = None
+    header_pending: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ImageRecord:
@@ -55,6 +63,8 @@ class ImageRecord:
             archived_at=row["archived_at"],
             archive_status=row["archive_status"],
             archive_description=row["archive_description"],
+            header_note=row["header_note"],
+            header_pending=row["header_pending"],
         )
 
 
@@ -163,7 +173,14 @@ def _measurements_from_row(row: Mapping[Any, Any]) -> CaptureMeasurements | None
 
 @dataclass(frozen=True)
 class DeliveryRecord:
-    """One item (a detector's file, or the manifest) at one destination."""
+    """One item (a detector's file, or the manifest) at one destination.
+
+    ``redelivery`` says why the item was queued again after its file was
+    rewritten (e.g. a late Header Service header applied); its ingest then
+    replaces the Butler dataset in place. While such an item is on its way
+    again, ``status_code`` keeps the outcome of its previous delivery (None
+    if it had none) until the new outcome replaces it.
+    """
 
     id: int
     image: str
@@ -186,6 +203,7 @@ class DeliveryRecord:
     remote_uri: str | None
     remote_size: int | None
     remote_checksum: str | None
+    redelivery: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> DeliveryRecord:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 SCHEMA_NAME = "ts_archiver.ledger"
 """Key of the row in ``ledger_schema`` that this code owns."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Schema version this code writes and reads. Bump it with every table change
 (and say in `UPGRADES` how the previous version is upgraded)."""
 
@@ -46,6 +46,11 @@ image = sa.Table(
     sa.Column("archived_at", sa.Float),
     sa.Column("archive_status", sa.Integer),
     sa.Column("archive_description", sa.Text),
+    # Version 3: what became of a Header Service header that arrived after the
+    # files were written (applied or not, and why), and the URL of one being
+    # applied now (the files are being rewritten; a restart finishes the work).
+    sa.Column("header_note", sa.Text),
+    sa.Column("header_pending", sa.Text),
     sa.Index("ix_image_day_obs", "day_obs"),
     sa.Index("ix_image_archived_at", "archived_at"),
 )
@@ -97,6 +102,9 @@ delivery = sa.Table(
     sa.Column("remote_uri", sa.Text),
     sa.Column("remote_size", sa.BigInteger),
     sa.Column("remote_checksum", sa.String(80)),
+    # Version 3: why the item was queued again after it had been delivered
+    # (its file was rewritten); its ingest then replaces the Butler dataset.
+    sa.Column("redelivery", sa.Text),
     sa.UniqueConstraint("image", "item", "destination", name="uq_delivery_item"),
     sa.Index("ix_delivery_queue", "destination", "stage", "next_attempt_at"),
 )
@@ -118,6 +126,7 @@ UPGRADES: Mapping[int, tuple[sa.Column[Any], ...]] = {
         detector.c.median_signal,
         detector.c.noise,
     ),
+    2: (image.c.header_note, image.c.header_pending, delivery.c.redelivery),
 }
 """Nullable columns that upgrade a ledger of version ``v`` to ``v + 1``
 (``ALTER TABLE ... ADD COLUMN``), for every version from the oldest this code

@@ -11,7 +11,7 @@ problem) and a warning names the image, the URL and the reason.
 
 from __future__ import annotations
 
-__all__ = ["FetchedHeader", "HeaderAnnouncement", "HeaderTracker"]
+__all__ = ["FetchedHeader", "HeaderAnnouncement", "HeaderListener", "HeaderTracker"]
 
 import asyncio
 import collections
@@ -19,6 +19,7 @@ import concurrent.futures
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .header_fetch import HeaderFetchError, fetch_header_file
@@ -68,6 +69,10 @@ class FetchedHeader:
     problem: str | None = None
 
 
+HeaderListener = Callable[[HeaderAnnouncement], None]
+"""Told of every announcement as it is recorded (on the event loop; must not block)."""
+
+
 class HeaderTracker:
     """Remembers Header Service announcements by image name and fetches headers.
 
@@ -103,6 +108,7 @@ class HeaderTracker:
         self._announcements: collections.OrderedDict[str, HeaderAnnouncement] = collections.OrderedDict()
         self._failures: dict[str, tuple[HeaderAnnouncement, FetchedHeader]] = {}
         self._events: dict[str, asyncio.Event] = {}
+        self._listeners: list[HeaderListener] = []
 
     @property
     def policy(self) -> HeaderFetchPolicy:
@@ -151,7 +157,22 @@ class HeaderTracker:
         event = self._events.get(obsid)
         if event is not None:
             event.set()
+        for listener in list(self._listeners):
+            try:
+                listener(announcement)
+            except Exception:
+                self.log.exception("A listener of Header Service announcements failed for %s", obsid)
         return announcement
+
+    def add_listener(self, listener: HeaderListener) -> None:
+        """Tell ``listener`` of every announcement from now on (once, however often added)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: HeaderListener) -> None:
+        """Stop telling ``listener`` (nothing happens if it was not listening)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def get(self, obsid: str) -> HeaderAnnouncement | None:
         """The announcement for an image, if any."""

@@ -7,6 +7,9 @@ images with detectors still pending are captured again (`resume`), and
 the delivery service resumes its own queues. What a restart cannot get
 back (the camera events' metadata, the fetched header) is kept next to the
 image's files in the staging area (`~lsst.ts.archiver.staging.StagingArea`).
+A header that arrives after the files were written is applied (or recorded)
+by `~lsst.ts.archiver.pipeline.late_header.LateHeaders`, which the pipeline
+owns and tells of every announcement while it runs (ENABLED).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import math
 import os
 import time
 import traceback
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -40,7 +43,8 @@ from ..error_codes import ArchiverFault, ErrorCode
 from ..fits import ExposureMetadata, make_expected_sensors
 from ..ledger import CaptureMeasurements, CaptureState, LedgerError, LedgerRunner, Trigger
 from ..staging import StagingArea
-from .headers import FetchedHeader, HeaderTracker
+from .headers import FetchedHeader, HeaderAnnouncement, HeaderTracker
+from .late_header import LateHeaders
 
 _log = logging.getLogger(__name__)
 
@@ -64,12 +68,17 @@ class PipelineSettings:
         Attempts per detector for transient capture errors.
     retry_delay : `float`
         Seconds before the second attempt (then doubled each time).
+    late_header_window : `float`
+        Seconds after an image's files were written (with the Archiver's own
+        metadata) during which a late Header Service header is applied to
+        them; 0: never (it is only recorded).
     """
 
     daq_wait_timeout: float = 30.0
     header_wait_timeout: float = 10.0
     capture_attempts: int = 3
     retry_delay: float = 0.5
+    late_header_window: float = 0.0
 
 
 class PipelineReporter(Protocol):
@@ -148,6 +157,19 @@ class ImagePipeline:
         self.log = log if log is not None else _log
         self._active: dict[str, asyncio.Task[None]] = {}
         self._catch_up_gate = asyncio.Semaphore(1)
+        self.late_headers = LateHeaders(
+            store,
+            options.folder,
+            delivery,
+            ledger,
+            headers,
+            staging,
+            window=settings.late_header_window,
+            recapture=self._recapture,
+            wait_capture=self._wait_capture,
+            on_fault=reporter.pipeline_fault,
+            log=self.log,
+        )
 
     # ------------------------------------------------------------------ public API
 
@@ -205,17 +227,21 @@ class ImagePipeline:
             )
 
     async def stop(self) -> None:
-        """Cancel every image in progress (they stay pending in the ledger)."""
+        """Cancel every image in progress (they stay pending in the ledger) and stop
+        following late headers (an interrupted rewrite is finished at the next `resume`)."""
+        self.headers.remove_listener(self._header_announced)
         current = asyncio.current_task()
         tasks = [t for t in self._active.values() if t is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.late_headers.stop()
 
     async def wait_idle(self) -> None:
-        """Wait until no image is being captured (for tests and shutdown)."""
+        """Wait until no image is being captured and no late header applied (for tests and shutdown)."""
         while self._active:
             await asyncio.gather(*list(self._active.values()), return_exceptions=True)
+        await self.late_headers.wait_idle()
 
     async def record_only(self, obsid: str, *, metadata: ExposureMetadata | None = None) -> bool:
         """Record an image for later capture (announced while the CSC is DISABLED).
@@ -237,11 +263,16 @@ class ImagePipeline:
     async def resume(self) -> list[str]:
         """Start every image the ledger shows with detectors still to capture.
 
+        From now on until `stop`, late Header Service headers are applied
+        (`LateHeaders`); a rewrite that a restart interrupted is finished.
+
         Returns
         -------
         names : `list` [`str`]
             The images started.
         """
+        self.headers.add_listener(self._header_announced)
+        await self.late_headers.resume()
         started = []
         ledger = self.ledger.ledger
         for image in await self.ledger.run(ledger.unfinished_images):
@@ -259,6 +290,15 @@ class ImagePipeline:
                 if self.start_image(image.name, trigger=image.trigger, priority=image.priority):
                     started.append(image.name)
         return started
+
+    def _header_announced(self, announcement: HeaderAnnouncement) -> None:
+        """Every Header Service announcement: is it a late header for written files?"""
+        self.late_headers.announced(announcement)
+
+    async def _wait_capture(self, obsid: str) -> None:
+        """Return when no capture run of the image is active."""
+        while (task := self._active.get(obsid)) is not None and task is not asyncio.current_task():
+            await asyncio.wait({task})
 
     # ------------------------------------------------------------------ one image
 
@@ -401,18 +441,7 @@ class ImagePipeline:
                 obsid,
                 "HeaderService" if header.text is not None else "Archiver",
             )
-            by_source: dict[str, list[str]] = {}
-            for name in pending:
-                location = str(self.camera.reb_for(name).location)
-                by_source.setdefault(location, []).append(name)
-            results = await _gather_or_cancel(
-                [
-                    self._capture_source(obsid, location, names, metadata, header)
-                    for location, names in by_source.items()
-                ]
-            )
-            outcomes = [outcome for group in results for outcome in group]
-            outcomes.sort(key=lambda o: o.number)
+            outcomes = await self._capture(obsid, pending, metadata, header, self._final)
             await self._image_captured(obsid, outcomes)
         finally:
             if header_task is not None and not header_task.done():
@@ -517,6 +546,48 @@ class ImagePipeline:
             )
         return header
 
+    async def _capture(
+        self,
+        obsid: str,
+        names: Sequence[str],
+        metadata: ExposureMetadata | None,
+        header: FetchedHeader,
+        on_final: Callable[[str, DetectorOutcome], Awaitable[None]],
+    ) -> list[DetectorOutcome]:
+        """Capture detectors, one task per DAQ source at once; final outcomes by detector number.
+
+        ``on_final`` is told of each final outcome as it comes.
+
+        Raises
+        ------
+        lsst.ts.archiver.error_codes.ArchiverFault
+            If a capture hit a condition that stops the Archiver (the other
+            sources are cancelled).
+        """
+        by_source: dict[str, list[str]] = {}
+        for name in names:
+            location = str(self.camera.reb_for(name).location)
+            by_source.setdefault(location, []).append(name)
+        results = await _gather_or_cancel(
+            [
+                self._capture_source(obsid, location, group, metadata, header, on_final)
+                for location, group in by_source.items()
+            ]
+        )
+        outcomes = [outcome for group in results for outcome in group]
+        outcomes.sort(key=lambda o: o.number)
+        return outcomes
+
+    async def _recapture(
+        self, obsid: str, names: Sequence[str], metadata: ExposureMetadata, header: FetchedHeader
+    ) -> list[DetectorOutcome]:
+        """Write written detector files again with a header (`LateHeaders`): outcomes only.
+
+        The same capture, with its retries, but nothing is reported or
+        recorded (the caller records the rewritten files).
+        """
+        return await self._capture(obsid, names, metadata, header, _outcome_only)
+
     async def _capture_source(
         self,
         obsid: str,
@@ -524,6 +595,7 @@ class ImagePipeline:
         names: list[str],
         metadata: ExposureMetadata | None,
         header: FetchedHeader,
+        on_final: Callable[[str, DetectorOutcome], Awaitable[None]],
     ) -> list[DetectorOutcome]:
         remaining = list(names)
         finished: list[DetectorOutcome] = []
@@ -564,7 +636,7 @@ class ImagePipeline:
                         result.status.name,
                         result.description,
                     )
-                await self._final(obsid, result)
+                await on_final(obsid, result)
                 finished.append(result)
             if fault is not None:
                 raise fault
@@ -600,6 +672,10 @@ class ImagePipeline:
                 f"{outcome.status.name} ({int(outcome.status)}): {outcome.description}",
                 status=int(outcome.status),
             )
+
+
+async def _outcome_only(obsid: str, outcome: DetectorOutcome) -> None:
+    """An ``on_final`` that reports and records nothing."""
 
 
 def _describe_exception(error: BaseException) -> str:
