@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "ArchiverConfig",
     "ArchiverConfigError",
+    "CaptureSettings",
     "CatchUpSettings",
     "CleanupSettings",
     "DaqSettings",
@@ -136,6 +137,41 @@ class HeaderServiceSettings:
 
 
 @dataclass(frozen=True)
+class CaptureSettings:
+    """Where capture tasks run (``capture``)."""
+
+    backend: str
+    """``local`` (worker processes of the CSC) or ``redis`` (``run_archiver_worker``)."""
+
+    redis_url: str
+    task_stream: str
+    result_stream: str
+    worker_group: str
+    result_group: str
+    """Redis URL, streams and consumer groups of the capture queue (``redis``)."""
+
+    lease: float
+    """Seconds a silent worker keeps its task before another reclaims it."""
+
+    no_worker_timeout: float
+    """Seconds tasks may wait with no live worker before FAULT."""
+
+    @classmethod
+    def from_validated(cls, capture: Mapping[str, Any]) -> CaptureSettings:
+        """Build from the validated ``capture`` object."""
+        return cls(
+            backend=str(capture["backend"]),
+            redis_url=str(capture["redis_url"]),
+            task_stream=str(capture["task_stream"]),
+            result_stream=str(capture["result_stream"]),
+            worker_group=str(capture["worker_group"]),
+            result_group=str(capture["result_group"]),
+            lease=float(capture["lease"]),
+            no_worker_timeout=float(capture["no_worker_timeout"]),
+        )
+
+
+@dataclass(frozen=True)
 class CleanupSettings:
     """Expiry of old staging files and OODS raws (``cleanup``)."""
 
@@ -175,6 +211,7 @@ class ArchiverConfig:
 
     workers: int
     capture_attempts: int
+    capture: CaptureSettings
     cleanup: CleanupSettings
     catch_up: CatchUpSettings
 
@@ -225,6 +262,7 @@ class ArchiverConfig:
             ledger_url=absolute_sqlite_url(values["ledger_url"]),
             workers=int(values["workers"]),
             capture_attempts=int(values["capture_attempts"]),
+            capture=CaptureSettings.from_validated(values["capture"]),
             cleanup=CleanupSettings(
                 enabled=bool(cleanup["enabled"]),
                 retention=float(cleanup["retention"]),

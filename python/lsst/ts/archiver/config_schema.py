@@ -30,7 +30,7 @@ description: >-
   Relative paths are resolved against the CSC's working directory.
 type: object
 additionalProperties: false
-required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, cleanup, catch_up]
+required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, capture, cleanup, catch_up]
 properties:
   daq:
     description: Where the camera's images are read from.
@@ -242,6 +242,58 @@ properties:
     type: integer
     minimum: 1
     maximum: 100
+  capture:
+    description: >-
+      Where capture tasks (one per DAQ source, i.e. REB) run: 'local' worker
+      processes of the CSC (their number is 'workers'), or 'redis':
+      run_archiver_worker processes on any hosts, which take the tasks from a
+      Redis Streams consumer group, write the files into the staging directory
+      (a file system shared with the CSC) and report on a results stream.
+    type: object
+    additionalProperties: false
+    required: [backend, redis_url, task_stream, result_stream, worker_group, result_group, lease, no_worker_timeout]
+    properties:
+      backend:
+        description: >-
+          'local' (the embedded default: a process pool in the CSC's host) or
+          'redis' (run_archiver_worker processes; the settings below).
+        type: string
+        enum: [local, redis]
+      redis_url:
+        description: Redis URL of the capture queue (redis://host:port/db); used with backend 'redis'.
+        type: string
+        minLength: 1
+      task_stream:
+        description: >-
+          Redis stream of the capture tasks (one Archiver's own; the workers'
+          --task-stream). Heartbeat keys of the workers are '<task_stream>:worker:<name>'.
+        type: string
+        minLength: 1
+      result_stream:
+        description: Redis stream the workers add their outcomes to (the workers' --result-stream).
+        type: string
+        minLength: 1
+      worker_group:
+        description: Consumer group of the capture workers on task_stream (the workers' --worker-group).
+        type: string
+        minLength: 1
+      result_group:
+        description: Consumer group of the CSC on result_stream.
+        type: string
+        minLength: 1
+      lease:
+        description: >-
+          Seconds a worker may stay silent (no heartbeat) before another worker
+          reclaims its task (XAUTOCLAIM) and before it counts as lost; the
+          workers' --lease. Workers renew every third of it.
+        type: number
+        exclusiveMinimum: 0
+      no_worker_timeout:
+        description: >-
+          Seconds capture tasks may wait with no live worker (or Redis
+          unreachable) before the CSC goes to FAULT (NO_CAPTURE_WORKER).
+        type: number
+        exclusiveMinimum: 0
   cleanup:
     description: >-
       Expiry of old files: the staging directories of archived images, and the

@@ -32,6 +32,11 @@ class ErrorCode(enum.IntEnum):
     SIMULATOR_FAILED = 5805
     """Simulation mode only: the simulated camera system could not be started."""
 
+    NO_CAPTURE_WORKER = 5806
+    """``capture.backend: redis``: capture work is pending and no capture worker
+    (``run_archiver_worker``) has heart-beaten for ``capture.no_worker_timeout``
+    seconds (or Redis cannot be reached for that long); start a worker or check Redis."""
+
     INTERNAL_ERROR = 5899
     """An unexpected error in the Archiver's own orchestration (a bug; see the traceback)."""
 

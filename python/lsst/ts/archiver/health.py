@@ -2,7 +2,8 @@
 
 `HealthMonitor` samples the open `~lsst.ts.archiver.runtime.ArchiverRuntime`
 and checks the conditions the Archiver cannot work around (ledger or DAQ
-store unreachable, staging area full), which send the CSC to FAULT.
+store unreachable, staging area full, no capture worker alive for too long
+while work is pending), which send the CSC to FAULT.
 """
 
 from __future__ import annotations
@@ -136,6 +137,11 @@ class HealthMonitor:
             return None
         try:
             free = await asyncio.to_thread(runtime.staging.require_free_space, config.staging.min_free_space)
+        except ArchiverFault as fault:
+            self.fault(fault.code, fault.report)
+            return None
+        try:
+            runtime.pool.check()
         except ArchiverFault as fault:
             self.fault(fault.code, fault.report)
             return None

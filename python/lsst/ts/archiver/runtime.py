@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .camera import Camera
-from .capture import CaptureOptions, CapturePool, LocalCapturePool
+from .capture import CaptureOptions, CapturePool, LocalCapturePool, RedisCapturePool, RedisQueueNames
 from .config import ArchiverConfig
 from .daq import DaqStore, EmulatedDaqStore
 from .delivery import DeliveryService, ImageArchived, ImageInOods
@@ -156,11 +156,13 @@ class ArchiverRuntime:
                 f"Cannot open the DAQ store (root {daq.root}, partition {daq.partition!r}): {e}",
             ) from e
         self._opened.append(self.store.close)
-        pool = LocalCapturePool(config.workers, log=self.log)
+        pool = _make_pool(config, self.log)
         self.pool = pool
         self._opened.append(pool.close)
         try:
             await pool.start()
+        except ArchiverFault:
+            raise
         except Exception as e:
             raise ArchiverFault(
                 ErrorCode.INTERNAL_ERROR, f"Cannot start the capture worker processes: {e!r}"
@@ -247,6 +249,26 @@ class ArchiverRuntime:
                     await result
             except Exception:
                 self.log.exception(f"Closing {close!r} failed")
+
+
+def _make_pool(config: ArchiverConfig, log: logging.Logger) -> CapturePool:
+    """The capture pool of ``capture.backend``."""
+    capture = config.capture
+    if capture.backend == "redis":
+        names = RedisQueueNames(
+            task_stream=capture.task_stream,
+            result_stream=capture.result_stream,
+            worker_group=capture.worker_group,
+            result_group=capture.result_group,
+        )
+        return RedisCapturePool(
+            capture.redis_url,
+            names,
+            lease=capture.lease,
+            no_worker_timeout=capture.no_worker_timeout,
+            log=log,
+        )
+    return LocalCapturePool(config.workers, log=log)
 
 
 def _open_ledger(url: str) -> Ledger:

@@ -4,11 +4,16 @@ A capture task (`CaptureTask`) covers one DAQ source (one REB, 1-3 CCDs).
 `capture_source` runs it in a worker process and returns a `SourceOutcome`
 with one `DetectorOutcome` per detector (status, file, size, timings,
 pixel statistics). `LocalCapturePool` runs tasks in a spawn-safe process
-pool behind the `CapturePool` interface, so a distributed queue can take
-its place. Nothing here imports salkit.
+pool behind the `CapturePool` interface; `RedisCapturePool` hands them to
+``run_archiver_worker`` processes (`RedisCaptureWorker`) on any host through
+Redis Streams consumer groups. Nothing here imports salkit.
 """
 
+from .codec import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .redis_pool import *  # noqa: F403
+from .redis_queue import *  # noqa: F403
+from .redis_worker import *  # noqa: F403
 from .stats import *  # noqa: F403
 from .status import *  # noqa: F403
 from .task import *  # noqa: F403

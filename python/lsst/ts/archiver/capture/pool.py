@@ -48,6 +48,13 @@ class CapturePool(abc.ABC):
     def workers_alive(self) -> int:
         """Number of worker processes alive."""
 
+    def check(self) -> None:
+        """Raise `~lsst.ts.archiver.error_codes.ArchiverFault` if the pool cannot work at all.
+
+        Called by the health monitor every sample; the local pools always can.
+        """
+        return None
+
     @abc.abstractmethod
     async def close(self) -> None:
         """Stop the workers (running tasks are abandoned; their images stay pending in the ledger)."""

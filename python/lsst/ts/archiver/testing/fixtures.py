@@ -19,6 +19,7 @@ __all__ = [
     "kafka_stack",
     "postgres_database",
     "postgres_server",
+    "redis_server",
     "s3_bucket",
     "seaweedfs",
 ]
@@ -35,11 +36,19 @@ from lsst.ts.salkit.kafka import KafkaConfig, TopicAdmin
 from lsst.ts.salkit.transport import TOPIC_SUBNAME_ENV_VAR
 from lsst.ts.salkit.transport.memory import get_memory_bus
 
-from .servers import LocalKafka, TemporaryPostgres, TemporarySeaweedFS, local_kafka
+from .servers import LocalKafka, TemporaryPostgres, TemporaryRedis, TemporarySeaweedFS, local_kafka
 
 #: Names of the fixtures that start (or use) a real server.
 SERVER_FIXTURES = frozenset(
-    {"kafka_env", "kafka_stack", "postgres_database", "postgres_server", "s3_bucket", "seaweedfs"}
+    {
+        "kafka_env",
+        "kafka_stack",
+        "postgres_database",
+        "postgres_server",
+        "redis_server",
+        "s3_bucket",
+        "seaweedfs",
+    }
 )
 
 
@@ -90,6 +99,13 @@ def s3_bucket(seaweedfs: TemporarySeaweedFS, monkeypatch: pytest.MonkeyPatch) ->
     name = f"raw-{secrets.token_hex(4)}"
     seaweedfs.create_bucket(name)
     return name
+
+
+@pytest.fixture
+def redis_server() -> Iterator[TemporaryRedis]:
+    """A private Redis server for one test (a test may kill and restart it)."""
+    with TemporaryRedis() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

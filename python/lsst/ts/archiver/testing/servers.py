@@ -10,6 +10,9 @@
   `~TemporarySeaweedFS.start` can bring the same store back (a destination
   "down, then back"); `~TemporarySeaweedFS.close` also deletes it. With no
   IAM configuration any key works.
+* `TemporaryRedis`: ``redis-server`` without persistence in a temporary
+  directory; `~TemporaryRedis.kill` then `~TemporaryRedis.start` is a Redis
+  that restarted and lost its data (same port).
 * `local_kafka`, `kafka_environ`, `LocalKafka`: re-exported from
   `lsst.ts.salkit.kafka.local_stack` (a tansu broker and the development
   schema registry), so every Archiver test finds its servers here.
@@ -23,6 +26,7 @@ from __future__ import annotations
 __all__ = [
     "LocalKafka",
     "TemporaryPostgres",
+    "TemporaryRedis",
     "TemporarySeaweedFS",
     "find_postgres_bin",
     "find_weed",
@@ -502,6 +506,97 @@ class TemporarySeaweedFS:
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> TemporarySeaweedFS:
+        return self.start()
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+
+# Redis
+# -----
+
+
+class TemporaryRedis:
+    """A private ``redis-server`` on 127.0.0.1 (no persistence), for tests and benchmarks.
+
+    `kill` stops it the hard way and `start` brings a new, empty server
+    back on the same port: Redis "restarted and lost its data".
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``redis-server`` is not installed (Debian package ``redis-server``).
+    """
+
+    def __init__(self) -> None:
+        found = shutil.which("redis-server") or (
+            "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
+        )
+        if found is None:
+            raise FileNotFoundError(
+                "redis-server not found: install Debian's redis-server (tools/bootstrap.sh)"
+            )
+        self._binary = found
+        self._dir = Path(tempfile.mkdtemp(prefix="ts_archiver_redis_"))
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Redis URL of the server (database 0)."""
+        return f"redis://{LOOPBACK}:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        """True while the server process runs."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 30.0) -> TemporaryRedis:
+        """Start (on the same port if it ran before) and wait until it listens; return self.
+
+        Raises
+        ------
+        RuntimeError
+            If the server exits or does not listen in time (with its log).
+        """
+        if self.running:
+            return self
+        if not self.port:
+            self.port = free_port(LOOPBACK)
+        log = open(self._dir / "redis.log", "ab")
+        command = [
+            self._binary,
+            "--bind", LOOPBACK,
+            "--port", str(self.port),
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self._dir),
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=self._dir, start_new_session=True
+        )
+        log.close()
+        try:
+            wait_for_port(LOOPBACK, self.port, timeout, self._process)
+        except LocalServerError as e:
+            tail = (self._dir / "redis.log").read_text(errors="replace")[-2000:]
+            self.kill()
+            raise RuntimeError(f"redis-server did not start ({e}):\n{tail}") from None
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the server (its data are lost)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+    def close(self) -> None:
+        """Stop the server and delete its directory (idempotent)."""
+        self.kill()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> TemporaryRedis:
         return self.start()
 
     def __exit__(self, *args: object) -> None:
