@@ -327,3 +327,19 @@ async def test_ccarchiver_on_redis_workers_archives_every_detector_once_when_a_w
         assert (archived.statusCode, archived.archivedSensors) == (0, 9)
     for repo in ("repo-oods", "repo-dbb"):
         assert await asyncio.to_thread(raw_count, tmp_path / repo) == 9
+
+
+async def test_ccarchiver_with_no_worker_for_too_long_goes_to_fault(
+    tmp_path: Path, redis_server: TemporaryRedis, csc_environment: None
+) -> None:
+    store = EmulatedDaqStore(tmp_path / "daq", "comcam")
+    await asyncio.to_thread(store.add_image, NAME, generator=PixelGenerator(cosmic_rays=0))
+    store.close()
+    capture = {"backend": "redis", "redis_url": redis_server.url, "lease": LEASE, "no_worker_timeout": 1.0}
+    config_dir = write_config_dir("CCArchiver", tmp_path, capture=capture)
+    async with running_archiver("CCArchiver", config_dir) as (csc, remote, log):
+        await remote.cmd_archiveImage.set_start(imageName=NAME, priority=0, timeout=STD_TIMEOUT)
+        await wait_until(lambda: csc.summary_state == salkit.State.FAULT, what="CCArchiver in FAULT")
+        error = csc.evt_errorCode.data  # type: ignore[attr-defined]
+        assert error.errorCode == ErrorCode.NO_CAPTURE_WORKER, error.errorReport
+        assert "no capture worker alive" in error.errorReport

@@ -178,6 +178,7 @@ class RedisCapturePool(CapturePool):
                     for entry_id, fields in entries:
                         self._accept(fields)
                         await self._client.xack(self.names.result_stream, self.names.result_group, entry_id)
+                        await self._client.xdel(self.names.result_stream, entry_id)
             except asyncio.CancelledError:
                 raise
             except redis.ResponseError as e:

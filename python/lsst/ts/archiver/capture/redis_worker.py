@@ -231,6 +231,7 @@ class RedisCaptureWorker:
             try:
                 self.redis.xadd(self.names.result_stream, fields, maxlen=100_000, approximate=True)
                 self.redis.xack(self.names.task_stream, self.names.worker_group, entry_id)
+                self.redis.xdel(self.names.task_stream, entry_id)  # a task may carry a big header
                 return
             except redis.RedisError as e:
                 self.log.warning(
