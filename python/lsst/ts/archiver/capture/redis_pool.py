@@ -86,6 +86,7 @@ class RedisCapturePool(CapturePool):
         self._last_alive = time.monotonic()
         self._reachable = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._recovering = asyncio.Lock()
         self.discarded = 0
         """Results discarded because their task already had one (or is unknown)."""
 
@@ -152,6 +153,31 @@ class RedisCapturePool(CapturePool):
         fields: Any = {"id": task_id, "task": payload}
         await self._client.xadd(self.names.task_stream, fields, maxlen=STREAM_MAX_LENGTH, approximate=True)
 
+    async def _intact(self) -> bool:
+        """Are the epoch key and both groups there (Redis kept its data)?"""
+        client = self._client
+        if await client.get(self.names.epoch_key) != self._epoch.encode():
+            return False
+        for stream, group in (
+            (self.names.task_stream, self.names.worker_group),
+            (self.names.result_stream, self.names.result_group),
+        ):
+            try:
+                groups: Any = await client.xinfo_groups(stream)
+            except redis.ResponseError:
+                return False
+            if group not in {
+                g["name"].decode() if isinstance(g["name"], bytes) else g["name"] for g in groups
+            }:
+                return False
+        return True
+
+    async def _recover(self, why: str) -> None:
+        """Publish the tasks in flight again unless another caller just did (or Redis kept its data)."""
+        async with self._recovering:
+            if not await self._intact():
+                await self._republish(why)
+
     async def _republish(self, why: str) -> None:
         """Redis lost its data: create the groups again and publish every task in flight."""
         await self._set_up()
@@ -188,7 +214,7 @@ class RedisCapturePool(CapturePool):
                     backoff = min(2 * backoff, MAX_BACKOFF)
                     continue
                 try:
-                    await self._republish(f"results stream {self.names.result_stream}: {e}")
+                    await self._recover(f"results stream {self.names.result_stream}: {e}")
                 except redis.RedisError as e2:
                     self.log.warning("Cannot set up the capture queue again: %s", e2)
                     await asyncio.sleep(backoff)
@@ -236,7 +262,7 @@ class RedisCapturePool(CapturePool):
                     self.log.info("Redis at %s reachable again", self.url)
                     self._reachable = True
                 if await self._client.get(self.names.epoch_key) != self._epoch.encode():
-                    await self._republish(f"key {self.names.epoch_key} gone")
+                    await self._recover(f"key {self.names.epoch_key} gone")
                 for task_id in list(self._unpublished):
                     entry = self._in_flight.get(task_id)
                     if entry is not None:
