@@ -38,6 +38,21 @@ def test_a_claimed_item_cannot_be_claimed_again_until_its_lease_expires(ledger: 
     assert ledger.deliveries()[0].stage is DeliveryStage.DONE
 
 
+def test_a_renewed_claim_is_not_taken_over_and_a_lost_one_is_not_renewed(ledger: Ledger) -> None:
+    fill(ledger, 2)
+    a, b = ledger.claim("dbb", DeliveryStage.TRANSFER, "w1", limit=2, lease=10.0, now=1.0)
+    assert ledger.renew_claims([a.id], "w1", 10.0, now=9.0) == {a.id}
+    # b's lease expired and another worker took it; a's was renewed until 19.
+    (taken,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w2", limit=2, now=12.0)
+    assert taken.id == b.id
+    assert ledger.renew_claims([a.id, b.id], "w1", 10.0, now=13.0) == {a.id}
+    assert ledger.renew_claims([], "w1", 10.0) == set()
+    assert not ledger.mark_transferred(b.id, "w1", remote_uri="x", size=1, checksum=None, ingest=False)
+    assert ledger.mark_transferred(a.id, "w1", remote_uri="x", size=1, checksum=None, ingest=False)
+    # A settled item is no longer held: nothing to renew.
+    assert ledger.renew_claims([a.id], "w1", 10.0, now=14.0) == set()
+
+
 def test_retry_waits_for_the_delay_and_keeps_the_error(ledger: Ledger) -> None:
     fill(ledger, 1)
     (item,) = ledger.claim("dbb", DeliveryStage.TRANSFER, "w", now=1.0)

@@ -30,6 +30,7 @@ MANAGED = {
         "requeue_unqueued",
         "requeue_items",
         "claim",
+        "renew_claims",
         "mark_transferred",
         "mark_ingested",
         "mark_ingested_many",

@@ -1,4 +1,5 @@
-"""`RedisCaptureWorker`: the body of ``run_archiver_worker`` (capture role).
+"""`RedisCaptureWorker`: the body of ``run_archiver_worker`` (capture role; ``main`` also
+runs the delivery role, `lsst.ts.archiver.delivery.process`).
 
 A worker joins the Archiver's consumer group and takes one task at a time:
 first any task idle longer than the lease (its worker died or froze:
@@ -16,6 +17,7 @@ from __future__ import annotations
 __all__ = ["RedisCaptureWorker"]
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -247,28 +249,104 @@ class RedisCaptureWorker:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``run_archiver_worker``: run one capture worker until SIGTERM or SIGINT."""
+    """``run_archiver_worker``: run a capture worker, a delivery process or both until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(
         prog="run_archiver_worker",
-        description="Run an Archiver capture worker on Redis Streams (capture.backend: redis).",
+        description=(
+            "Run an Archiver worker: capture on Redis Streams (capture.backend: redis), "
+            "delivery from a shared (PostgreSQL) ledger, or both."
+        ),
     )
-    parser.add_argument("--redis-url", required=True, help="Redis URL (the Archiver's capture.redis_url)")
-    parser.add_argument("--task-stream", required=True, help="capture.task_stream of the Archiver")
-    parser.add_argument("--result-stream", required=True, help="capture.result_stream of the Archiver")
-    parser.add_argument("--worker-group", required=True, help="capture.worker_group of the Archiver")
-    parser.add_argument("--lease", type=float, required=True, help="capture.lease of the Archiver (s)")
+    parser.add_argument(
+        "--role",
+        choices=("capture", "delivery", "both"),
+        default="capture",
+        help="capture tasks, deliver files to the configured destinations, or both (default capture)",
+    )
+    capture = parser.add_argument_group("capture (--role capture or both)")
+    capture.add_argument("--redis-url", help="Redis URL (the Archiver's capture.redis_url)")
+    capture.add_argument("--task-stream", help="capture.task_stream of the Archiver")
+    capture.add_argument("--result-stream", help="capture.result_stream of the Archiver")
+    capture.add_argument("--worker-group", help="capture.worker_group of the Archiver")
+    capture.add_argument("--lease", type=float, help="capture.lease of the Archiver (s)")
+    delivery = parser.add_argument_group("delivery (--role delivery or both)")
+    delivery.add_argument(
+        "--config",
+        help="the Archiver's configuration file (YAML); its ledger_url and destinations are used",
+    )
+    delivery.add_argument("--ledger-url", help="overrides the configuration's ledger_url")
+    delivery.add_argument(
+        "--poll-interval", type=float, default=0.5, help="how often idle delivery looks for due items (s)"
+    )
     parser.add_argument("--name", default=None, help="unique worker name (default host-pid-random)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    capturing = args.role in ("capture", "both")
+    delivering = args.role in ("delivery", "both")
+    if capturing:
+        missing = [
+            f"--{name.replace('_', '-')}"
+            for name in ("redis_url", "task_stream", "result_stream", "worker_group", "lease")
+            if getattr(args, name) is None
+        ]
+        if missing:
+            parser.error(f"--role {args.role} needs {', '.join(missing)}")
+    if delivering and args.config is None:
+        parser.error(f"--role {args.role} needs --config (the Archiver's configuration file)")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    names = RedisQueueNames(
-        task_stream=args.task_stream,
-        result_stream=args.result_stream,
-        worker_group=args.worker_group,
-        result_group="",
-    )
-    worker = RedisCaptureWorker(args.redis_url, names, lease=args.lease, name=args.name)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: worker.stop())
-    worker.run()
+
+    worker: RedisCaptureWorker | None = None
+    if capturing:
+        names = RedisQueueNames(
+            task_stream=args.task_stream,
+            result_stream=args.result_stream,
+            worker_group=args.worker_group,
+            result_group="",
+        )
+        worker = RedisCaptureWorker(args.redis_url, names, lease=args.lease, name=args.name)
+    if not delivering:
+        assert worker is not None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: worker.stop())
+        worker.run()
+        return 0
+
+    from ..delivery.config import DestinationConfigError
+    from ..delivery.process import DeliveryProcessConfig, run_delivery
+
+    try:
+        config = DeliveryProcessConfig.from_file(args.config, ledger_url=args.ledger_url)
+    except DestinationConfigError as e:
+        _log.error("%s", e)
+        return 2
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def stop_all() -> None:
+            stop.set()
+            if worker is not None:
+                worker.stop()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop_all)
+        capturing_thread = None
+        if worker is not None:
+            capturing_thread = threading.Thread(target=worker.run, name="capture", daemon=True)
+            capturing_thread.start()
+        try:
+            await run_delivery(
+                config.ledger_url,
+                config.destinations,
+                stop,
+                worker_id=args.name,
+                poll_interval=args.poll_interval,
+            )
+        finally:
+            if capturing_thread is not None:
+                worker.stop()  # type: ignore[union-attr]
+                await asyncio.to_thread(capturing_thread.join)
+
+    asyncio.run(run())
     return 0

@@ -7,6 +7,11 @@ Two loops per destination, both fed from the ledger:
 * ingest (destinations with a Butler): claims every item waiting for ingest,
   groups them by exposure and ingests each group as one batch in a thread.
 
+While a transfer or an ingest batch runs, its claims are renewed every
+third of the lease, so a long transfer is not taken over by a worker of
+another process; a worker that lost a claim anyway (its lease expired and
+another worker took the item) records nothing for that item and logs it.
+
 Failures are retried with the destination's backoff; when attempts run out
 the item is failed with the reason and status code. Every retry and every
 final failure is logged with the destination, obsid, item and reason; an
@@ -29,7 +34,7 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 from ..butler import FileStatus
@@ -168,6 +173,40 @@ class DestinationWorker:
             await asyncio.sleep(self.poll_interval)
             return []
 
+    @contextlib.asynccontextmanager
+    async def _renewing(self, items: Sequence[DeliveryRecord]) -> AsyncIterator[None]:
+        """Renew the claims on ``items`` every third of the lease while the block runs."""
+        task = asyncio.create_task(self._renew(items), name=f"renew:{self.name}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _renew(self, items: Sequence[DeliveryRecord]) -> None:
+        lease = self.config.lease
+        held = {item.id for item in items}
+        while held:
+            await asyncio.sleep(lease / 3)
+            try:
+                renewed = await self.runner.run(self.runner.ledger.renew_claims, held, self.worker_id, lease)
+            except LedgerError as e:
+                # Keep trying: the claims last until their lease, and the
+                # outcome is refused if another worker took them meanwhile.
+                self.log.warning("Destination %s: cannot renew claims: %s", self.name, e)
+                continue
+            for item in items:
+                if item.id in held - renewed:
+                    self.log.warning(
+                        "Destination %s: lost the claim on %s %s (lease expired, taken over); "
+                        "its outcome will not be recorded",
+                        self.name,
+                        item.image,
+                        item.item,
+                    )
+            held = renewed
+
     # ------------------------------------------------------------------ transfer
 
     async def _transfer_loop(self) -> None:
@@ -203,7 +242,8 @@ class DestinationWorker:
         ledger = self.runner.ledger
         try:
             image = await self.tracker.image(item.image)
-            result = await self._io(self.destination.deliver, image, item)
+            async with self._renewing([item]):
+                result = await self._io(self.destination.deliver, image, item)
         except PermanentDeliveryError as e:
             await self._give_up(item, DeliveryStatus.TRANSFER_FAILURE, f"Transfer to {self.name} failed: {e}")
             return
@@ -320,7 +360,8 @@ class DestinationWorker:
     async def _ingest(self, name: str, items: list[DeliveryRecord]) -> None:
         image = await self.tracker.image(name)
         try:
-            report = await self._io(self.destination.ingest, items)
+            async with self._renewing(items):
+                report = await self._io(self.destination.ingest, items)
         except Exception as e:
             reason = f"Ingest into {self.name} failed: {e!r}"
             for item in items:
@@ -330,6 +371,14 @@ class DestinationWorker:
         recorded = await self.runner.run(
             self.runner.ledger.mark_ingested_many, [item.id for item in ok], self.worker_id
         )
+        for item in ok:
+            if item.id not in recorded:
+                self.log.warning(
+                    "Destination %s: lost the claim on %s %s during ingest; not recorded",
+                    self.name,
+                    item.image,
+                    item.item,
+                )
         await self.tracker.items_ingested(self.config, image, [item for item in ok if item.id in recorded])
         for item, result in zip(items, report.files, strict=True):
             if result.ok:

@@ -327,6 +327,15 @@ class Ledger:
         """
         return self.queue.claim(destination, stage, worker, limit=limit, lease=lease, now=now)
 
+    def renew_claims(
+        self, delivery_ids: Iterable[int], worker: str, lease: float, *, now: float | None = None
+    ) -> set[int]:
+        """Extend the leases of claims this worker still holds.
+
+        See `QueueManager.renew_claims`.
+        """
+        return self.queue.renew_claims(delivery_ids, worker, lease, now=now)
+
     def mark_transferred(
         self,
         delivery_id: int,

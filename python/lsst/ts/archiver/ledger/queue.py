@@ -370,6 +370,44 @@ class QueueManager:
             by_id = {row["id"]: DeliveryRecord.from_row(row) for row in rows}
             return [by_id[delivery_id] for delivery_id in claimed]  # priority order
 
+    def renew_claims(
+        self, delivery_ids: Iterable[int], worker: str, lease: float, *, now: float | None = None
+    ) -> set[int]:
+        """Extend the leases of claims this worker still holds (a long transfer or ingest).
+
+        Parameters
+        ----------
+        delivery_ids : iterable of `int`
+            Items the worker claimed.
+        worker : `str`
+            The claiming worker.
+        lease : `float`
+            New lease from now (s).
+
+        Returns
+        -------
+        renewed : `set` [`int`]
+            The ids still held by ``worker``; the others were settled or
+            taken over by another worker after their lease expired, and the
+            worker must not record their outcome (its ``mark_*`` return False).
+        """
+        ids = list(delivery_ids)
+        if not ids:
+            return set()
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            held = (
+                conn.execute(
+                    sa.update(_delivery)
+                    .where(_delivery.c.id.in_(ids), _delivery.c.claimed_by == worker)
+                    .values(lease_until=now + lease)
+                    .returning(_delivery.c.id)
+                )
+                .scalars()
+                .all()
+            )
+        return set(held)
+
     def _finish(self, delivery_id: int, worker: str, values: Mapping[str, Any]) -> bool:
         with self._db.begin() as conn:
             result = conn.execute(
