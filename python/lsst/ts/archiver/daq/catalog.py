@@ -1,7 +1,8 @@
 """The emulator's image catalog: one SQLite database per partition.
 
 SQLite in WAL mode lets one writer add images while readers in other
-processes query the catalog; every change is one short transaction, so
+processes query the catalog (a reader opening an existing catalog only
+reads it, so any number of reading processes open and query it at once); every change is one short transaction, so
 the catalog survives restarts and crashes (a source is only marked complete
 after its data file has been renamed into place).
 """
@@ -84,10 +85,13 @@ class Catalog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            with self.transaction() as db:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+            # Readers of an existing catalog take no write lock: the schema is
+            # only created when missing (several capture processes open it at once).
+            if not self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources'"):
+                with self.transaction() as db:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
         except sqlite3.Error as e:
             raise StoreUnavailableError(
                 f"cannot open DAQ catalog {path} of partition {partition!r}: {e}"

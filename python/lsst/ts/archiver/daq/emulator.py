@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import Camera, DaqLocation, Reb
+from ..camera import Camera, DaqLocation, Reb, RebKind
 from .catalog import Catalog, ImageRow
 from .codec import encode_source
 from .errors import (
@@ -443,11 +443,19 @@ class EmulatedDaqStore(DaqStore):
         timestamp: float | None = None,
         tag: int | None = None,
         registers: Mapping[str, int] | None = None,
+        repeat_sources: bool = False,
     ) -> ImageMetadata:
         """Create an image and write every source from the pixel generator.
 
         A blocking, CPU-heavy call (about 0.2 s per science REB): run it in
         a thread or process from asyncio code.
+
+        With ``repeat_sources`` the pixels of the first source of each kind
+        (science, wavefront, guider) and readout geometry (e2v, ITL) are generated and packed once and the
+        same packed bytes are stored for every other source of that kind:
+        an LSSTCam-shaped image (205 detectors) is then written at disk
+        speed, for benchmarks; its REBs of one kind and geometry hold
+        identical pixels.
         """
         image = self.create_image(
             name,
@@ -459,8 +467,15 @@ class EmulatedDaqStore(DaqStore):
             tag=tag,
             registers=registers,
         )
+        packed: dict[tuple[RebKind, tuple[tuple[str, int], ...]], bytes] = {}
         for source in image.sources:
-            self.write_generated(name, source.location, generator, folder)
+            if not repeat_sources:
+                self.write_generated(name, source.location, generator, folder)
+            elif (source.kind, source.registers) in packed:
+                self.write_source(name, source.location, packed[source.kind, source.registers], folder)
+            else:
+                self.write_generated(name, source.location, generator, folder)
+                packed[source.kind, source.registers] = self._source_path(image, source.location).read_bytes()
         return self.find_image(name, folder)
 
     # internals --------------------------------------------------------------
