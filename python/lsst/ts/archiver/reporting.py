@@ -1,7 +1,7 @@
 """Results of capture and delivery turned into the Archiver's SAL events and telemetry.
 
 `ArchiverReporter` is the one place that writes ``imageRetrievalForArchiving``,
-``imageInOODS``, ``imageArchived`` and ``focalPlaneCapture``. It implements the
+``imageInOODS``, ``imageArchived``, ``workerStatus`` and ``focalPlaneCapture``. It implements the
 pipeline's `~lsst.ts.archiver.pipeline.PipelineReporter` and takes the delivery
 service's result callbacks. ``focalPlaneCapture`` is built by a pure function
 (`focal_plane_capture`) from what the ledger records, so it is right after a
@@ -19,7 +19,7 @@ from typing import Any
 
 from lsst.ts import salkit
 
-from .capture import CaptureStatus, DetectorOutcome
+from .capture import CaptureStatus, DetectorOutcome, WorkerStatus
 from .delivery import ImageArchived, ImageInOods
 from .error_codes import ErrorCode
 from .ledger import CaptureState, DeliveryRecord, DetectorRecord, LedgerError, LedgerRunner
@@ -207,6 +207,20 @@ class ArchiverReporter:
     def ledger_error(self, error: Exception) -> None:
         """The ledger cannot be reached: FAULT."""
         self.fault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {error}")
+
+    # ------------------------------------------------------------------ workers
+
+    async def worker_status(self, status: WorkerStatus) -> None:
+        """``workerStatus``: a capture or delivery worker joined, changed state or was lost."""
+        await self._topic("evt_workerStatus").set_write(
+            host=status.host,
+            pid=status.pid,
+            role=status.role,
+            state=status.state,
+            tasksDone=status.tasks_done,
+            tasksFailed=status.tasks_failed,
+            force_output=True,
+        )
 
     # ------------------------------------------------------------------ focalPlaneCapture
 

@@ -19,7 +19,15 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .camera import Camera
-from .capture import CaptureOptions, CapturePool, LocalCapturePool, RedisCapturePool, RedisQueueNames
+from .capture import (
+    CaptureOptions,
+    CapturePool,
+    LocalCapturePool,
+    RedisCapturePool,
+    RedisQueueNames,
+    WorkerStatus,
+    WorkerStatusCallback,
+)
 from .config import ArchiverConfig
 from .daq import DaqStore, EmulatedDaqStore
 from .delivery import DeliveryService, ImageArchived, ImageInOods
@@ -40,6 +48,9 @@ class RuntimeReporter(PipelineReporter, Protocol):
 
     def ledger_error(self, error: Exception) -> None:
         """The ledger cannot be reached; must not block."""
+
+    async def worker_status(self, status: WorkerStatus) -> None:
+        """A capture or delivery worker joined, changed state or was lost."""
 
 
 class ArchiverRuntime:
@@ -156,7 +167,7 @@ class ArchiverRuntime:
                 f"Cannot open the DAQ store (root {daq.root}, partition {daq.partition!r}): {e}",
             ) from e
         self._opened.append(self.store.close)
-        pool = _make_pool(config, self.log)
+        pool = _make_pool(config, self.log, self.reporter.worker_status)
         self.pool = pool
         self._opened.append(pool.close)
         try:
@@ -251,8 +262,10 @@ class ArchiverRuntime:
                 self.log.exception(f"Closing {close!r} failed")
 
 
-def _make_pool(config: ArchiverConfig, log: logging.Logger) -> CapturePool:
-    """The capture pool of ``capture.backend``."""
+def _make_pool(
+    config: ArchiverConfig, log: logging.Logger, on_worker_status: WorkerStatusCallback
+) -> CapturePool:
+    """The capture pool of ``capture.backend``, reporting its workers to ``on_worker_status``."""
     capture = config.capture
     if capture.backend == "redis":
         names = RedisQueueNames(
@@ -267,8 +280,9 @@ def _make_pool(config: ArchiverConfig, log: logging.Logger) -> CapturePool:
             lease=capture.lease,
             no_worker_timeout=capture.no_worker_timeout,
             log=log,
+            on_worker_status=on_worker_status,
         )
-    return LocalCapturePool(config.workers, log=log)
+    return LocalCapturePool(config.workers, log=log, on_worker_status=on_worker_status)
 
 
 def _open_ledger(url: str) -> Ledger:

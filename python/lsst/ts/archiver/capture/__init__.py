@@ -6,7 +6,8 @@ with one `DetectorOutcome` per detector (status, file, size, timings,
 pixel statistics). `LocalCapturePool` runs tasks in a spawn-safe process
 pool behind the `CapturePool` interface; `RedisCapturePool` hands them to
 ``run_archiver_worker`` processes (`RedisCaptureWorker`) on any host through
-Redis Streams consumer groups. Nothing here imports salkit.
+Redis Streams consumer groups. Both report their workers' joins, state
+changes and losses as `WorkerStatus` records to a callback. Nothing here imports salkit.
 """
 
 from .codec import *  # noqa: F403
@@ -18,3 +19,4 @@ from .stats import *  # noqa: F403
 from .status import *  # noqa: F403
 from .task import *  # noqa: F403
 from .worker import *  # noqa: F403
+from .worker_status import *  # noqa: F403

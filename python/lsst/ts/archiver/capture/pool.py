@@ -18,18 +18,28 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import socket
 from concurrent.futures.process import BrokenProcessPool
 
 from .status import CaptureStatus
 from .task import CaptureTask, DetectorOutcome, SourceOutcome
 from .worker import capture_source
+from .worker_status import WorkerState, WorkerStatus, WorkerStatusCallback
 
 _log = logging.getLogger(__name__)
+
+WATCH_INTERVAL = 0.5
+"""Seconds between checks of the local worker processes."""
 
 
 def _warm_up() -> int:
     """Import the capture code in a fresh worker process; return its pid."""
     return os.getpid()
+
+
+def _capture_here(task: CaptureTask) -> tuple[int, SourceOutcome]:
+    """`capture_source` in a worker process; return its pid with the outcome."""
+    return os.getpid(), capture_source(task)
 
 
 class CapturePool(abc.ABC):
@@ -63,6 +73,10 @@ class CapturePool(abc.ABC):
 class LocalCapturePool(CapturePool):
     """Capture tasks in local worker processes (started with ``spawn``).
 
+    Each process is reported to ``on_worker_status`` (role ``capture``,
+    state ``alive``) when the pool sees it start, and again (state
+    ``lost``, with its task counts) when it dies; both are logged.
+
     Parameters
     ----------
     workers : `int`
@@ -70,12 +84,25 @@ class LocalCapturePool(CapturePool):
     log : `logging.Logger`, optional
         Where to log (e.g. a child of the CSC's log, so that a dead worker
         reaches SAL ``logMessage``); default this module's logger.
+    on_worker_status : callable, optional
+        ``await on_worker_status(WorkerStatus)``: a process started or died.
     """
 
-    def __init__(self, workers: int = 0, *, log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        workers: int = 0,
+        *,
+        log: logging.Logger | None = None,
+        on_worker_status: WorkerStatusCallback | None = None,
+    ) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.log = log if log is not None else _log
+        self.on_worker_status = on_worker_status
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+        self._host = socket.gethostname()
+        self._known: dict[int, WorkerStatus] = {}
+        self._counts: dict[int, tuple[int, int]] = {}
+        self._watcher: asyncio.Task[None] | None = None
 
     def _make_executor(self) -> concurrent.futures.ProcessPoolExecutor:
         return concurrent.futures.ProcessPoolExecutor(
@@ -87,13 +114,16 @@ class LocalCapturePool(CapturePool):
             self._executor = self._make_executor()
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._executor, _warm_up) for _ in range(self.workers)))
+        await self._update()
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch(), name="local capture workers")
 
     async def run(self, task: CaptureTask) -> SourceOutcome:
         if self._executor is None:
             self._executor = self._make_executor()
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, capture_source, task)
+            pid, outcome = await loop.run_in_executor(self._executor, _capture_here, task)
         except BrokenProcessPool as e:
             self.log.warning(
                 "Capture worker died while capturing %s %s (%s); restarting the pool",
@@ -111,18 +141,80 @@ class LocalCapturePool(CapturePool):
                 for name in task.detectors
             )
             return SourceOutcome(task.obsid, task.location, outcomes)
+        done, failed = self._counts.get(pid, (0, 0))
+        if all(d.status is CaptureStatus.OK for d in outcome.detectors):
+            done += 1
+        else:
+            failed += 1
+        self._counts[pid] = (done, failed)
+        return outcome
+
+    def _live_pids(self) -> set[int]:
+        if self._executor is None:
+            return set()
+        processes = getattr(self._executor, "_processes", None) or {}
+        return {pid for pid, process in processes.items() if process.is_alive()}
+
+    async def _update(self) -> None:
+        """Report the processes that started or died since the last call."""
+        live = self._live_pids()
+        for pid in sorted(live - self._known.keys()):
+            status = WorkerStatus(
+                name=f"{self._host}-{pid}",
+                host=self._host,
+                pid=pid,
+                role="capture",
+                state=WorkerState.ALIVE.value,
+            )
+            self._known[pid] = status
+            self.log.info("Capture worker process %d started", pid)
+            await self._report(status)
+        for pid in sorted(self._known.keys() - live):
+            done, failed = self._counts.pop(pid, (0, 0))
+            status = self._known.pop(pid)
+            self.log.warning("Capture worker process %d lost (%d tasks done, %d failed)", pid, done, failed)
+            await self._report(
+                WorkerStatus(
+                    name=status.name,
+                    host=status.host,
+                    pid=pid,
+                    role=status.role,
+                    state=WorkerState.LOST.value,
+                    tasks_done=done,
+                    tasks_failed=failed,
+                )
+            )
+
+    async def _report(self, status: WorkerStatus) -> None:
+        if self.on_worker_status is None:
+            return
+        try:
+            await self.on_worker_status(status)
+        except Exception:
+            self.log.exception("Reporting %s failed", status)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            try:
+                await self._update()
+            except Exception:
+                self.log.exception("Watching the local capture workers failed")
 
     @property
     def workers_alive(self) -> int:
-        if self._executor is None:
-            return 0
-        processes = getattr(self._executor, "_processes", None) or {}
-        return sum(1 for process in processes.values() if process.is_alive())
+        return len(self._live_pids())
 
     async def close(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+        self._known.clear()
+        self._counts.clear()
 
 
 class InProcessCapturePool(CapturePool):

@@ -10,7 +10,10 @@ the lease is reclaimed by another with ``XAUTOCLAIM``), results exactly once:
 `run` returns the first outcome of its task id and every later one is
 discarded (logged). Redis is the transport, not the truth: the pool keeps
 its in-flight tasks and publishes them again when Redis lost its data (the
-epoch key or a stream's group is gone).
+epoch key or a stream's group is gone). Each worker's heartbeat value
+(host, pid, role, state, task counts) is read by the watcher: joins,
+changes of state or task counts and losses (heartbeat expired) go to
+``on_worker_status``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 __all__ = ["RedisCapturePool"]
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -31,6 +35,7 @@ from .codec import CodecError, outcome_from_json, task_to_json
 from .pool import CapturePool
 from .redis_queue import RedisQueueNames, is_busy_group, is_no_group
 from .task import CaptureTask, SourceOutcome
+from .worker_status import WorkerStatus, WorkerStatusCallback
 
 _log = logging.getLogger(__name__)
 
@@ -61,6 +66,9 @@ class RedisCapturePool(CapturePool):
     log : `logging.Logger`, optional
         Where to log (a child of the CSC's log: joins and losses of
         workers reach SAL ``logMessage``); default this module's logger.
+    on_worker_status : callable, optional
+        ``await on_worker_status(WorkerStatus)``: a worker joined, its
+        state or task counts changed, or it was lost (heartbeat expired).
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class RedisCapturePool(CapturePool):
         lease: float,
         no_worker_timeout: float,
         log: logging.Logger | None = None,
+        on_worker_status: WorkerStatusCallback | None = None,
     ) -> None:
         self.url = url
         self.names = names
@@ -82,7 +91,8 @@ class RedisCapturePool(CapturePool):
         self._consumer = f"csc-{uuid.uuid4().hex[:8]}"
         self._in_flight: dict[str, tuple[str, asyncio.Future[SourceOutcome]]] = {}
         self._unpublished: set[str] = set()
-        self._workers: set[str] = set()
+        self.on_worker_status = on_worker_status
+        self._workers: dict[str, WorkerStatus] = {}
         self._last_alive = time.monotonic()
         self._reachable = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -254,10 +264,7 @@ class RedisCapturePool(CapturePool):
         """Count the workers' heartbeats (log joins and losses); detect a loss of Redis's data."""
         while True:
             try:
-                workers = {
-                    self.names.worker_of(key.decode())
-                    async for key in self._client.scan_iter(match=self.names.heartbeat_pattern, count=1000)
-                }
+                workers = await self._heartbeats()
                 if not self._reachable:
                     self.log.info("Redis at %s reachable again", self.url)
                     self._reachable = True
@@ -268,21 +275,61 @@ class RedisCapturePool(CapturePool):
                     if entry is not None:
                         await self._publish(task_id, entry[0])
                     self._unpublished.discard(task_id)
-                for name in sorted(workers - self._workers):
-                    self.log.info("Capture worker %s joined", name)
-                for name in sorted(self._workers - workers):
-                    self.log.warning("Capture worker %s lost (no heartbeat for %s s)", name, self.lease)
-                self._workers = workers
+                await self._report_changes(workers)
             except asyncio.CancelledError:
                 raise
             except redis.RedisError as e:
                 self._unreachable(e)
-                self._workers = set()
+                await self._report_changes({}, why=f"Redis at {self.url} unreachable")
             except Exception:
                 self.log.exception("Watching the capture workers failed")
             if self._workers or not self._in_flight:
                 self._last_alive = time.monotonic()
             await asyncio.sleep(WATCH_INTERVAL)
+
+    async def _heartbeats(self) -> dict[str, WorkerStatus]:
+        """The live workers: name -> status from its heartbeat value."""
+        keys = [key async for key in self._client.scan_iter(match=self.names.heartbeat_pattern, count=1000)]
+        values: Any = await self._client.mget(keys) if keys else []
+        workers = {}
+        for key, value in zip(keys, values, strict=True):
+            if value is None:  # expired between SCAN and MGET
+                continue
+            name = self.names.worker_of(key.decode())
+            workers[name] = _status_of(name, value)
+        return workers
+
+    async def _report_changes(self, workers: dict[str, WorkerStatus], why: str = "") -> None:
+        """Log joins and losses; report joins, changes (state, task counts) and losses."""
+        known = self._workers
+        self._workers = workers
+        for name in sorted(workers.keys() - known.keys()):
+            status = workers[name]
+            self.log.info(
+                "Capture worker %s joined (host %s, pid %d, %s)", name, status.host, status.pid, status.state
+            )
+            await self._report(status)
+        for name in sorted(workers.keys() & known.keys()):
+            if workers[name] != known[name]:  # state or task counts changed
+                await self._report(workers[name])
+        for name in sorted(known.keys() - workers.keys()):
+            status = known[name]
+            self.log.warning(
+                "Capture worker %s lost (host %s, pid %d: %s)",
+                name,
+                status.host,
+                status.pid,
+                why or f"no heartbeat for {self.lease} s",
+            )
+            await self._report(status.lost())
+
+    async def _report(self, status: WorkerStatus) -> None:
+        if self.on_worker_status is None:
+            return
+        try:
+            await self.on_worker_status(status)
+        except Exception:
+            self.log.exception("Reporting %s failed", status)
 
     @property
     def workers_alive(self) -> int:
@@ -315,3 +362,22 @@ class RedisCapturePool(CapturePool):
         client, self._redis = self._redis, None
         if client is not None:
             await client.aclose()
+
+
+def _status_of(name: str, value: bytes) -> WorkerStatus:
+    """A worker's status from its heartbeat value (JSON; see `RedisCaptureWorker`)."""
+    try:
+        fields: Any = json.loads(value)
+        return WorkerStatus(
+            name=name,
+            host=str(fields["host"]),
+            pid=int(fields["pid"]),
+            role=str(fields["role"]),
+            state=str(fields["state"]),
+            tasks_done=int(fields["done"]),
+            tasks_failed=int(fields["failed"]),
+        )
+    except (ValueError, TypeError, KeyError):
+        return WorkerStatus(
+            name=name, host="?", pid=0, role="capture", state=f"unreadable heartbeat {value!r:.80}"
+        )

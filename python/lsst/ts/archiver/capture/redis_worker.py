@@ -179,6 +179,7 @@ class RedisCaptureWorker:
             self.log.error("Worker %s: dropped malformed task %s: %s", self.name, entry_id, e)
             self.redis.xack(self.names.task_stream, self.names.worker_group, entry_id)
             return
+        self._heartbeat("busy")
         done = threading.Event()
         renewer = threading.Thread(target=self._renew, args=(entry_id, done), name="heartbeat", daemon=True)
         renewer.start()
