@@ -3,12 +3,12 @@
 Usage: ``python delivery_process_child.py <spec.json>``
 
 Runs `lsst.ts.archiver.delivery.process.run_delivery` (non-exclusive) until
-SIGTERM. The spec gives ``ledger_url``, ``destinations`` (configurations),
+SIGTERM, logging at INFO to stderr (``delivers to`` once it has started). The spec gives ``ledger_url``, ``destinations`` (configurations),
 ``name`` (the worker id), ``record`` (a file to which every transfer and
 every ingested item is appended as ``transfer|ingest <destination> <image>
 <item>``), ``transfer_delay`` (s added to each transfer, so that several
 processes share a queue) and optionally ``slow``: ``{"destination",
-"item", "seconds", "marker"}``, a transfer of that item that writes
+"item", "image" (optional), "seconds", "marker"}``, a transfer of that item that writes
 ``marker`` when it starts and then takes ``seconds``.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 import time
@@ -40,7 +41,11 @@ class RecordingDestination(Destination):
 
     def deliver(self, image: ImageRecord, item: DeliveryRecord) -> TransferResult:
         slow = self.spec.get("slow")
-        if slow and slow["destination"] == self.name and slow["item"] == item.item:
+        if (
+            slow
+            and (slow["destination"], slow["item"]) == (self.name, item.item)
+            and slow.get("image", item.image) == item.image
+        ):
             Path(slow["marker"]).write_text(f"{item.id}\n")
             time.sleep(slow["seconds"])
         else:
@@ -59,6 +64,7 @@ class RecordingDestination(Destination):
 
 async def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -63,6 +63,12 @@ class Processes:
     def log(self, process: subprocess.Popen[bytes]) -> str:
         return self.logs[process.pid].read_text()
 
+    def delivering(self) -> bool:
+        """Every running process has started delivering (it logged so)."""
+        return self.alive() and all(
+            "delivers to" in self.log(p) for p in self.started if p.returncode is None
+        )
+
     def alive(self) -> bool:
         """Every process not deliberately stopped is running (else fail with its log)."""
         for process in self.started:
@@ -171,6 +177,7 @@ async def test_two_delivery_processes_deliver_and_ingest_every_item_exactly_once
     with Ledger(ledger_url) as ledger:
         record_a = processes.child("a", ledger_url, configs, transfer_delay=0.05)
         record_b = processes.child("b", ledger_url, configs, transfer_delay=0.05)
+        wait_until_sync(processes.delivering, what="both processes to start delivering")
         await queue(ledger, configs, exposures)
         wait_until_sync(lambda: all_done(ledger, processes), what="every item delivered")
         check_delivered_once(tmp_path, ledger, exposures)
@@ -230,12 +237,19 @@ async def test_a_process_killed_mid_transfer_is_taken_over_after_the_lease_witho
     configs = configurations(tmp_path, postgres_database(), lease=2.0)
     exposures = [exposure_factory(seq_num=n) for n in (1, 2)]
     marker = tmp_path / "hanging"
-    hang = {"destination": "dbb", "item": "R22_S11", "seconds": 3600.0, "marker": str(marker)}
+    hang = {
+        "destination": "dbb",
+        "item": "R22_S11",
+        "image": exposures[0].obsid,
+        "seconds": 3600.0,
+        "marker": str(marker),
+    }
     with Ledger(ledger_url) as ledger:
         processes.child("a", ledger_url, configs, slow=hang, transfer_delay=0.05)
-        record_b = processes.child("b", ledger_url, configs, transfer_delay=0.05)
         await queue(ledger, configs, exposures)
         wait_until_sync(lambda: processes.alive() and marker.exists(), what="a transfer to hang in a")
+        # b starts while a holds the hanging item (renewing its claim).
+        record_b = processes.child("b", ledger_url, configs, transfer_delay=0.05)
         killed = processes.started[0]
         os.kill(killed.pid, signal.SIGKILL)
         killed.wait(timeout=30)
