@@ -187,6 +187,27 @@ async def test_workers_capture_every_source_once(
     assert holders(redis_server.url) == {}
 
 
+async def test_more_tasks_in_flight_than_redis_connections_wait_for_one_instead_of_failing(
+    redis_server: TemporaryRedis, workers: Workers, tasks: list[CaptureTask], caplog: pytest.LogCaptureFixture
+) -> None:
+    # An LSSTCam image is 71 tasks; here 12 tasks share 3 connections.
+    pool = RedisCapturePool(
+        redis_server.url, NAMES, lease=LEASE, no_worker_timeout=60.0, log=_log, max_connections=3
+    )
+    await pool.start()
+    try:
+        workers.start("w1")
+        await wait_until(lambda: pool.workers_alive == 1, what="1 worker alive")
+        many = tasks * 4
+        with caplog.at_level(logging.WARNING, logger=_log.name):
+            outcomes = await asyncio.wait_for(asyncio.gather(*(pool.run(t) for t in many)), STD_TIMEOUT)
+        assert [o.location for o in outcomes] == [t.location for t in many]
+        assert all(d.status is CaptureStatus.OK for o in outcomes for d in o.detectors)
+        assert not [r for r in caplog.records if "Cannot publish" in r.getMessage()]
+    finally:
+        await pool.close()
+
+
 async def test_a_killed_worker_s_task_is_reclaimed_by_another(
     pool: RedisCapturePool, workers: Workers, tasks: list[CaptureTask], redis_server: TemporaryRedis
 ) -> None:

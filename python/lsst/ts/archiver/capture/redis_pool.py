@@ -69,6 +69,9 @@ class RedisCapturePool(CapturePool):
     on_worker_status : callable, optional
         ``await on_worker_status(WorkerStatus)``: a worker joined, its
         state or task counts changed, or it was lost (heartbeat expired).
+    max_connections : `int`, optional
+        Most Redis connections of this pool; more concurrent calls wait for
+        one (never an error).
     """
 
     def __init__(
@@ -80,8 +83,10 @@ class RedisCapturePool(CapturePool):
         no_worker_timeout: float,
         log: logging.Logger | None = None,
         on_worker_status: WorkerStatusCallback | None = None,
+        max_connections: int = 16,
     ) -> None:
         self.url = url
+        self.max_connections = max_connections
         self.names = names
         self.lease = lease
         self.no_worker_timeout = no_worker_timeout
@@ -103,7 +108,17 @@ class RedisCapturePool(CapturePool):
     @property
     def _client(self) -> redis.asyncio.Redis:
         if self._redis is None:
-            self._redis = redis.asyncio.from_url(self.url, socket_timeout=5.0, socket_connect_timeout=2.0)
+            # A blocking pool: with more tasks in flight than connections (an
+            # LSSTCam image is 71 tasks), a publish waits for a free connection
+            # instead of failing with "Too many connections".
+            connections = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=self.max_connections,
+                timeout=30.0,
+                socket_timeout=5.0,
+                socket_connect_timeout=2.0,
+            )
+            self._redis = redis.asyncio.Redis(connection_pool=connections)
         return self._redis
 
     async def start(self) -> None:
