@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,11 @@ def failing(stage: str) -> Callable[..., Any]:
 @pytest.fixture
 def in_process_capture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Capture in a thread of this process (where monkeypatch reaches), not in worker processes."""
-    monkeypatch.setattr(runtime, "LocalCapturePool", lambda workers, *, log: InProcessCapturePool(log=log))
+
+    def in_process_pool(workers: int, *, log: logging.Logger, **_: object) -> InProcessCapturePool:
+        return InProcessCapturePool(log=log)
+
+    monkeypatch.setattr(runtime, "LocalCapturePool", in_process_pool)
 
 
 class Run:
