@@ -54,6 +54,11 @@ def make_version_1_ledger(url: str) -> None:
     )
     engine = sa.create_engine(normalize_url(url))
     try:
+        if engine.dialect.name == "sqlite":
+            # As a version-1 ts_archiver did: its SQLite ledgers were in WAL mode
+            # (switching a database to WAL while others open it can fail at once).
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode = WAL")
         with engine.begin() as conn:
             v1.create_all(conn)
             for column in ledger_schema.UPGRADES[2]:
