@@ -207,11 +207,15 @@ async def test_real_csc_in_another_process_state_machine_fault_and_exit(
             assert info.value.ackcmd.ack == salkit.SalRetCode.CMD_FAILED
             assert "wait failed as requested" in info.value.ackcmd.result
 
+            # errorCode and summaryState are separate topics: FAULT may arrive
+            # first, so wait for the next errorCode rather than reading the
+            # latest (which can still be the 0 written on entering STANDBY).
             remote.evt_summaryState.flush()
+            remote.evt_errorCode.flush()
             await remote.cmd_fault.start(timeout=STD_TIMEOUT)
             state = await remote.evt_summaryState.next(flush=False, timeout=STD_TIMEOUT)
             assert state.summaryState == salkit.State.FAULT
-            error = await remote.evt_errorCode.aget(timeout=STD_TIMEOUT)
+            error = await remote.evt_errorCode.next(flush=False, timeout=STD_TIMEOUT)
             assert error.errorCode == 1
 
             await salkit.set_summary_state(remote, salkit.State.OFFLINE)

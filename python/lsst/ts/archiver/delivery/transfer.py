@@ -1,9 +1,12 @@
 """Copy one file to a destination through lsst-resources and verify it there.
 
 * local directory (``file://``): the target root must exist (a missing
-  mount is the destination being down, not something to create);
-  lsst-resources copies atomically (temporary name + rename); the copy's
-  size is checked and, with checksum verification, its MD5 is re-read.
+  mount is the destination being down, not something to create); the file
+  is copied to a hidden partial name (``.<name>.<unique>.part``), its size
+  and (with checksum verification) its re-read MD5 are checked there, and
+  only then is it renamed into place. A directory watcher (the OODS) never
+  sees a partial or unverified file under a raw's name, and a process killed
+  mid-copy leaves only a hidden ``.part`` file.
 * S3 (``s3://``): one ``PutObject`` with ``Content-MD5`` through the
   lsst-resources client (endpoint and credentials from the environment), so
   the server rejects a corrupted body; then ``HeadObject`` checks the size
@@ -18,7 +21,10 @@ from __future__ import annotations
 __all__ = ["TransferResult", "Transferrer"]
 
 import base64
+import contextlib
 import os
+import shutil
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,19 +129,29 @@ class Transferrer:
             raise FileNotFoundError(
                 f"Destination directory {root} does not exist (not mounted?); it must be created by the operator"
             )
-        os.makedirs(os.path.dirname(dest.ospath), exist_ok=True)
-        dest.transfer_from(ResourcePath(source), transfer="copy", overwrite=True)
-        got = os.stat(dest.ospath).st_size
-        if got != size:
-            raise VerificationError(f"{dest} has {got} bytes after the copy, the source {source} has {size}")
-        checksum = None
-        if self.verify is VerifyMode.CHECKSUM:
-            remote = parse_checksum(file_checksum(dest.ospath, "md5"))[1]
-            if remote != md5:
+        directory, name = os.path.split(dest.ospath)
+        os.makedirs(directory, exist_ok=True)
+        partial = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}.part")
+        try:
+            shutil.copyfile(source, partial)
+            got = os.stat(partial).st_size
+            if got != size:
                 raise VerificationError(
-                    f"{dest} has MD5 {remote} after the copy, the source {source} has {md5}"
+                    f"{dest} has {got} bytes after the copy, the source {source} has {size}"
                 )
-            checksum = f"md5:{remote}"
+            checksum = None
+            if self.verify is VerifyMode.CHECKSUM:
+                remote = parse_checksum(file_checksum(partial, "md5"))[1]
+                if remote != md5:
+                    raise VerificationError(
+                        f"{dest} has MD5 {remote} after the copy, the source {source} has {md5}"
+                    )
+                checksum = f"md5:{remote}"
+            os.replace(partial, dest.ospath)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
         return TransferResult(str(dest), key, got, checksum)
 
     def _put_s3(self, source: str, dest: ResourcePath, key: str, size: int, md5: str) -> TransferResult:
