@@ -27,7 +27,8 @@ def make_version_1_ledger(url: str) -> None:
     """Write a ledger as a version-1 ts_archiver did, with one image in progress.
 
     ``detector`` has the version-1 columns only (version 2 added the
-    others); ``image`` and ``delivery`` lack the columns version 3 added.
+    others); ``image`` and ``delivery`` lack the columns version 3 added;
+    there is no ``worker`` table (version 4).
     """
     v1 = sa.MetaData()
     for table in (
@@ -62,6 +63,7 @@ def make_version_1_ledger(url: str) -> None:
         with engine.begin() as conn:
             v1.create_all(conn)
             for column in ledger_schema.UPGRADES[2]:
+                assert isinstance(column, sa.Column)
                 conn.exec_driver_sql(f"ALTER TABLE {column.table.name} DROP COLUMN {column.name}")
             conn.execute(
                 v1.tables["ledger_schema"].insert(),
@@ -163,12 +165,15 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_its_rows_stay_readable(ledg
         assert ledger.image(IMAGE).captured_at is not None
         assert (ledger.image(IMAGE).header_note, ledger.deliveries(image=IMAGE)[0].redelivery) == (None, None)
     version, columns = stored_version_and_columns(ledger_url)
-    assert version == SCHEMA_VERSION == 3
+    assert version == SCHEMA_VERSION == 4
     assert {"status", "retrieval_time", "write_time", "median_signal", "noise"} <= columns
     assert {"header_note", "header_pending"} <= stored_version_and_columns(ledger_url, "image")[1]
     assert "redelivery" in stored_version_and_columns(ledger_url, "delivery")[1]
+    assert {"name", "role", "expires_at"} <= stored_version_and_columns(ledger_url, "worker")[1]
     with Ledger(ledger_url, create=False) as reopened:  # already upgraded: opens as is
         assert reopened.detectors(IMAGE)[1].status == 0
+        reopened.workers.beat("w", host="h", pid=1, role="delivery", state="idle", ttl=5.0)
+        assert [w.name for w in reopened.workers.live()] == ["w"]
 
 
 def test_processes_opening_one_version_1_ledger_at_once_upgrade_it_once(

@@ -36,6 +36,7 @@ MANAGED = {
         "mark_ingested_many",
         "mark_retry",
         "mark_failed",
+        "settled_since",
         "release_claims",
         "retry_failed",
         "deliveries",

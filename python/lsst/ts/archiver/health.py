@@ -3,7 +3,11 @@
 `HealthMonitor` samples the open `~lsst.ts.archiver.runtime.ArchiverRuntime`
 and checks the conditions the Archiver cannot work around (ledger or DAQ
 store unreachable, staging area full, no capture worker alive for too long
-while work is pending), which send the CSC to FAULT.
+while work is pending), which send the CSC to FAULT. It also watches the
+delivery processes' heartbeats in the ledger
+(`~lsst.ts.archiver.ledger.WorkerRegistry`): their joins, changes and
+losses go to the reporter (``workerStatus``, ``logMessage``), and
+``workersAlive`` counts them with the capture pool's workers.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from .capture import WorkerRoster, WorkerStatus
 from .config_schema import MAX_DESTINATIONS
+from .delivery.process import DELIVERY_ROLE
 from .error_codes import ArchiverFault, ErrorCode
-from .ledger import CaptureState, Ledger, LedgerError
+from .ledger import CaptureState, Ledger, LedgerError, WorkerRecord
 from .reporting import FaultCallback
 from .runtime import ArchiverRuntime
 
@@ -94,6 +100,7 @@ class HealthMonitor:
         self.log = log
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._delivery_workers = WorkerRoster(DELIVERY_ROLE, runtime.reporter.worker_status, log)
 
     def start(self) -> None:
         """Start sampling."""
@@ -127,6 +134,7 @@ class HealthMonitor:
             images, detectors, oldest = await runtime.runner.run(_pending, runtime.ledger)
             depths = await runtime.runner.run(runtime.ledger.queue_depths)
             failed = await runtime.runner.run(runtime.ledger.failed_counts)
+            await self._watch_delivery_workers()
         except LedgerError as e:
             self.fault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}")
             return None
@@ -151,7 +159,30 @@ class HealthMonitor:
             detectorsPending=detectors,
             oldestPendingAge=oldest,
             queueDepth=queue_depth_array(depths, destinations),
-            workersAlive=runtime.pool.workers_alive,
+            workersAlive=runtime.pool.workers_alive + self._delivery_workers.alive,
             freeSpace=free,
             failedItems=queue_depth_array(failed, destinations),
         )
+
+    async def _watch_delivery_workers(self) -> None:
+        """Report the delivery processes that joined, changed or were lost since the last sample."""
+        runner = self.runtime.runner
+        live = await runner.run(runner.ledger.workers.live, role=DELIVERY_ROLE)
+        lost = await self._delivery_workers.update(
+            {w.name: _status_of(w) for w in live}, "its heartbeat in the ledger expired"
+        )
+        for status in lost:
+            # Its row has expired; if it was only frozen, its next beat joins it again.
+            await runner.run(runner.ledger.workers.leave, status.name)
+
+
+def _status_of(worker: WorkerRecord) -> WorkerStatus:
+    return WorkerStatus(
+        name=worker.name,
+        host=worker.host,
+        pid=worker.pid,
+        role=worker.role,
+        state=worker.state,
+        tasks_done=worker.tasks_done,
+        tasks_failed=worker.tasks_failed,
+    )

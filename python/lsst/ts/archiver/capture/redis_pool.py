@@ -35,7 +35,7 @@ from .codec import CodecError, outcome_from_json, task_to_json
 from .pool import CapturePool
 from .redis_queue import RedisQueueNames, is_busy_group, is_no_group
 from .task import CaptureTask, SourceOutcome
-from .worker_status import WorkerStatus, WorkerStatusCallback
+from .worker_status import WorkerRoster, WorkerStatus, WorkerStatusCallback
 
 _log = logging.getLogger(__name__)
 
@@ -96,8 +96,7 @@ class RedisCapturePool(CapturePool):
         self._consumer = f"csc-{uuid.uuid4().hex[:8]}"
         self._in_flight: dict[str, tuple[str, asyncio.Future[SourceOutcome]]] = {}
         self._unpublished: set[str] = set()
-        self.on_worker_status = on_worker_status
-        self._workers: dict[str, WorkerStatus] = {}
+        self._roster = WorkerRoster("capture", on_worker_status, self.log)
         self._last_alive = time.monotonic()
         self._reachable = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -298,7 +297,7 @@ class RedisCapturePool(CapturePool):
                 await self._report_changes({}, why=f"Redis at {self.url} unreachable")
             except Exception:
                 self.log.exception("Watching the capture workers failed")
-            if self._workers or not self._in_flight:
+            if self._roster.alive or not self._in_flight:
                 self._last_alive = time.monotonic()
             await asyncio.sleep(WATCH_INTERVAL)
 
@@ -316,39 +315,11 @@ class RedisCapturePool(CapturePool):
 
     async def _report_changes(self, workers: dict[str, WorkerStatus], why: str = "") -> None:
         """Log joins and losses; report joins, changes (state, task counts) and losses."""
-        known = self._workers
-        self._workers = workers
-        for name in sorted(workers.keys() - known.keys()):
-            status = workers[name]
-            self.log.info(
-                "Capture worker %s joined (host %s, pid %d, %s)", name, status.host, status.pid, status.state
-            )
-            await self._report(status)
-        for name in sorted(workers.keys() & known.keys()):
-            if workers[name] != known[name]:  # state or task counts changed
-                await self._report(workers[name])
-        for name in sorted(known.keys() - workers.keys()):
-            status = known[name]
-            self.log.warning(
-                "Capture worker %s lost (host %s, pid %d: %s)",
-                name,
-                status.host,
-                status.pid,
-                why or f"no heartbeat for {self.lease} s",
-            )
-            await self._report(status.lost())
-
-    async def _report(self, status: WorkerStatus) -> None:
-        if self.on_worker_status is None:
-            return
-        try:
-            await self.on_worker_status(status)
-        except Exception:
-            self.log.exception("Reporting %s failed", status)
+        await self._roster.update(workers, why or f"no heartbeat for {self.lease} s")
 
     @property
     def workers_alive(self) -> int:
-        return len(self._workers)
+        return self._roster.alive
 
     @property
     def tasks_pending(self) -> int:

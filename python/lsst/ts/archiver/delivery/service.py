@@ -41,7 +41,9 @@ from ..ledger import (
     MANIFEST_ITEM,
     CaptureMeasurements,
     DeliveryRecord,
+    DeliveryStage,
     ImageProgress,
+    LedgerError,
     LedgerRunner,
     PendingSummary,
     RetriedParts,
@@ -55,6 +57,12 @@ from .tracker import DeliveryTracker
 from .worker import DestinationWorker
 
 _log = logging.getLogger(__name__)
+
+FOLLOW_INTERVAL = 1.0
+"""Seconds between the owner's looks at the items other processes settled."""
+
+FOLLOW_OVERLAP = 30.0
+"""Seconds each look reads back (transactions commit out of their time order)."""
 
 
 class DeliveryService:
@@ -70,9 +78,16 @@ class DeliveryService:
     worker_id : `str`, optional
         Identity of this process in claims (default host:pid:random).
     exclusive : `bool`, optional
-        This service is the only one delivering to these destinations from
-        this ledger: at start it takes over every claim left by a previous
-        run at once instead of waiting for their leases to expire.
+        This service owns the ledger (the CSC's): at start it takes over
+        every claim left by a previous run at once instead of waiting for
+        their leases to expire; the claims of delivery processes alive in
+        the ledger's worker registry (``run_archiver_worker --role
+        delivery``) stay theirs. While it runs it reports the items those
+        processes settle (their ``imageInOODS`` and the exposures they
+        complete), every `FOLLOW_INTERVAL` seconds.
+    settles_images : `bool`, optional
+        Decide when an exposure is archived (see `DeliveryTracker`); False
+        in a delivery process, whose results the Archiver reports.
     poll_interval : `float`, optional
         How often idle workers look for due retries (s).
     ingest_batch_size : `int`, optional
@@ -98,6 +113,7 @@ class DeliveryService:
         *,
         worker_id: str | None = None,
         exclusive: bool = True,
+        settles_images: bool = True,
         poll_interval: float = 0.5,
         ingest_batch_size: int = 500,
         on_image_in_oods: ResultCallback[ImageInOods] | None = None,
@@ -127,9 +143,11 @@ class DeliveryService:
             on_image_archived=on_image_archived,
             on_file_delivered=on_file_delivered,
             on_ledger_error=on_ledger_error,
+            settles_images=settles_images,
             log=log,
         )
         self._workers: dict[str, DestinationWorker] = {}
+        self._following: asyncio.Task[None] | None = None
         self._started = False
 
     # ------------------------------------------------------------------ callbacks (held by the tracker)
@@ -178,8 +196,9 @@ class DeliveryService:
             return
         ledger = self.runner.ledger
         if self.exclusive:
+            live = {worker.name for worker in await self.runner.run(ledger.workers.live)}
             for name in self.destinations:
-                released = await self.runner.run(ledger.release_claims, name)
+                released = await self.runner.run(ledger.release_claims, name, keep=live)
                 if released:
                     self.log.info(
                         "Destination %s: took over %d unfinished items of a previous run", name, released
@@ -201,6 +220,8 @@ class DeliveryService:
             )
             self._workers[name] = worker
             worker.start()
+        if self.exclusive:
+            self._following = asyncio.create_task(self._follow_others(), name="delivery:follow")
         self._started = True
         for image in await self.runner.run(ledger.unfinished_images):
             await self.tracker.check_archived(image.name)
@@ -208,6 +229,10 @@ class DeliveryService:
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop the workers (running transfers get ``timeout`` s to finish) and
         close the destinations. The ledger runner stays open."""
+        following, self._following = self._following, None
+        if following is not None:
+            following.cancel()
+            await asyncio.gather(following, return_exceptions=True)
         await asyncio.gather(*(w.stop(timeout) for w in self._workers.values()))
         self._workers.clear()
         self._started = False
@@ -357,6 +382,40 @@ class DeliveryService:
         )
         await self.tracker.check_archived(obsid)
 
+    async def _follow_others(self) -> None:
+        """Report what other processes settle (see ``exclusive``), each item once.
+
+        Reads back `FOLLOW_OVERLAP` seconds each time, so that an item whose
+        transaction committed after a later one's is not missed.
+        """
+        since = time.time()
+        seen: dict[tuple[int, float], None] = {}
+        destinations = {name: d.config for name, d in self.destinations.items()}
+        while True:
+            await asyncio.sleep(FOLLOW_INTERVAL)
+            try:
+                items = await self.runner.run(
+                    self.runner.ledger.settled_since, since - FOLLOW_OVERLAP, by_others_than=self.worker_id
+                )
+                new = [item for item in items if (item.id, _settled_at(item)) not in seen]
+                await self.tracker.report_settled(new, destinations)
+            except LedgerError as e:
+                await self.tracker.ledger_error(e)
+                continue
+            except Exception:
+                self.log.exception("Reporting the items other delivery processes settled failed")
+                continue
+            for item in new:
+                seen[item.id, _settled_at(item)] = None
+                since = max(since, _settled_at(item))
+            for key in [key for key in seen if key[1] < since - FOLLOW_OVERLAP]:
+                del seen[key]
+
+    @property
+    def busy(self) -> bool:
+        """A transfer or an ingest batch is running now."""
+        return any(w.in_flight for w in self._workers.values())
+
     # ------------------------------------------------------------------ operator side
 
     async def progress(self, obsid: str) -> ImageProgress:
@@ -462,3 +521,9 @@ class DeliveryService:
     def _wake(self) -> None:
         for worker in self._workers.values():
             worker.wake()
+
+
+def _settled_at(item: DeliveryRecord) -> float:
+    """When an item was done or finally failed."""
+    settled = item.done_at if item.stage is DeliveryStage.DONE else item.failed_at
+    return settled or 0.0

@@ -31,10 +31,10 @@ __all__ = ["DeliveryTracker"]
 
 import inspect
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ..ledger import MANIFEST_ITEM, DeliveryRecord, DeliveryStatus, ImageRecord, LedgerRunner
+from ..ledger import MANIFEST_ITEM, DeliveryRecord, DeliveryStage, DeliveryStatus, ImageRecord, LedgerRunner
 from .config import DestinationConfig, DestinationRole
 from .results import FileDelivered, ImageArchived, ImageInOods, ResultCallback
 
@@ -57,10 +57,21 @@ class DeliveryTracker:
         Result callbacks (see module docstring).
     on_ledger_error : callable, optional
         Called with the exception when the ledger is unreachable.
+    settles_images : `bool`, optional
+        Decide (record and report) when an exposure is archived. False in a
+        delivery process: the Archiver decides, seeing the items the
+        process settled (`report_settled`).
     log : `logging.Logger`, optional
         Parent logger (e.g. a child of the CSC's log, so that the lines
         reach SAL); the tracker logs to a child of it. Default: this
         module's logger.
+
+    Attributes
+    ----------
+    items_done : `int`
+        Items (at any destination) this tracker saw finish successfully.
+    items_failed : `int`
+        Items it saw finally fail.
     """
 
     def __init__(
@@ -72,9 +83,11 @@ class DeliveryTracker:
         on_image_archived: ResultCallback[ImageArchived] | None = None,
         on_file_delivered: ResultCallback[FileDelivered] | None = None,
         on_ledger_error: ResultCallback[Exception] | None = None,
+        settles_images: bool = True,
         log: logging.Logger | None = None,
     ) -> None:
         self.runner = runner
+        self.settles_images = settles_images
         self.archive_destinations: tuple[str, ...] = tuple(archive_destinations)
         self.on_image_in_oods = on_image_in_oods
         self.on_image_archived = on_image_archived
@@ -82,6 +95,8 @@ class DeliveryTracker:
         self.on_ledger_error = on_ledger_error
         self.log = _log if log is None else log.getChild(type(self).__name__)
         self._images: dict[str, ImageRecord] = {}
+        self.items_done = 0
+        self.items_failed = 0
 
     async def image(self, obsid: str) -> ImageRecord:
         """The ledger's record of an image (cached: it does not change once registered).
@@ -130,6 +145,10 @@ class DeliveryTracker:
         uri : `str`, optional
             Where the item is at the destination.
         """
+        if status is DeliveryStatus.OK:
+            self.items_done += 1
+        else:
+            self.items_failed += 1
         await self._report(destination, image, item, status, description, uri)
         if destination.name in self.archive_destinations:
             await self._reopen_if_changed(image.name, destination, [item], status)
@@ -142,11 +161,42 @@ class DeliveryTracker:
 
         Reports each, then checks once whether the exposure is archived.
         """
+        self.items_done += len(items)
         for item in items:
             await self._report(destination, image, item, DeliveryStatus.OK, "", item.remote_uri)
         if items and destination.name in self.archive_destinations:
             await self._reopen_if_changed(image.name, destination, items, DeliveryStatus.OK)
             await self.check_archived(image.name)
+
+    async def report_settled(
+        self, items: Sequence[DeliveryRecord], destinations: Mapping[str, DestinationConfig]
+    ) -> None:
+        """Report items another process settled (done or finally failed), as if settled here.
+
+        Items of destinations not in ``destinations`` are ignored; then the
+        exposures with items at an archive destination are checked
+        (`check_archived`).
+
+        Raises
+        ------
+        lsst.ts.archiver.ledger.LedgerError
+            If the ledger is unreachable.
+        """
+        to_check: dict[str, None] = {}
+        for item in items:
+            destination = destinations.get(item.destination)
+            if destination is None:
+                continue
+            image = await self.image(item.image)
+            if item.stage is DeliveryStage.DONE:
+                await self._report(destination, image, item, DeliveryStatus.OK, "", item.remote_uri)
+            else:
+                status = _failure_status(item.status_code)
+                await self._report(destination, image, item, status, item.last_error or "", item.remote_uri)
+            if item.destination in self.archive_destinations:
+                to_check[item.image] = None
+        for obsid in to_check:
+            await self.check_archived(obsid)
 
     async def check_archived(self, obsid: str) -> None:
         """Report ``imageArchived`` if the exposure is settled at every archive destination.
@@ -161,6 +211,8 @@ class DeliveryTracker:
         lsst.ts.archiver.ledger.LedgerError
             If the ledger is unreachable.
         """
+        if not self.settles_images:
+            return
         if not self.archive_destinations:
             return
         ledger = self.runner.ledger
@@ -294,3 +346,11 @@ class DeliveryTracker:
                 await result
         except Exception:
             self.log.exception("Result callback %r failed for %s", callback, payload)
+
+
+def _failure_status(code: int | None) -> DeliveryStatus:
+    """The status of a finally failed item's code (a transfer failure if unknown)."""
+    try:
+        return DeliveryStatus(-1 if code is None else code)
+    except ValueError:
+        return DeliveryStatus.TRANSFER_FAILURE

@@ -2,7 +2,7 @@
 
 SQLite by default (WAL, busy timeout), PostgreSQL at scale (psycopg 3).
 Blocking API (`Ledger`, a facade over one manager per concept: `ImageManager`,
-`QueueManager`, `ReportManager`, `LockManager`, sharing one `LedgerDatabase`);
+`QueueManager`, `ReportManager`, `LockManager`, `WorkerRegistry`, sharing one `LedgerDatabase`);
 asyncio code reaches it only through one `LedgerRunner` (a bounded thread
 pool). Never imports salkit.
 """
@@ -19,3 +19,4 @@ from .reports import *  # noqa: F403
 from .runner import *  # noqa: F403
 from .schema import SCHEMA_VERSION as SCHEMA_VERSION
 from .states import *  # noqa: F403
+from .workers import *  # noqa: F403

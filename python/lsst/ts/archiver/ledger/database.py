@@ -245,8 +245,11 @@ class LedgerDatabase:
         version = found
         try:
             while version < schema.SCHEMA_VERSION:
-                for column in schema.UPGRADES[version]:
-                    self._add_column(conn, column)
+                for change in schema.UPGRADES[version]:
+                    if isinstance(change, sa.Table):
+                        change.create(conn, checkfirst=True)
+                    else:
+                        self._add_column(conn, change)
                 version += 1
         except (sa.exc.DBAPIError, sa.exc.NoSuchTableError) as e:
             reason = e.orig if isinstance(e, sa.exc.DBAPIError) else f"no table {e}"

@@ -8,7 +8,9 @@ attribute; the facade's methods delegate to them:
 * `ImageManager` (``ledger.images``): images, expected detectors, capture;
 * `QueueManager` (``ledger.queue``): the delivery queue and its claims;
 * `ReportManager` (``ledger.reports``): read-only summaries;
-* `LockManager` (``ledger.locks``): named locks.
+* `LockManager` (``ledger.locks``): named locks;
+* `WorkerRegistry` (``ledger.workers``): heartbeats of worker processes
+  (no facade methods: use the attribute).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .records import (
 )
 from .reports import ReportManager
 from .states import DeliveryStage, DeliveryStatus, Trigger
+from .workers import WorkerRegistry
 
 
 class Ledger:
@@ -64,6 +67,8 @@ class Ledger:
         Read-only summaries.
     locks : `LockManager`
         Named locks.
+    workers : `WorkerRegistry`
+        Heartbeats of the worker processes sharing the ledger.
 
     Raises
     ------
@@ -80,6 +85,7 @@ class Ledger:
         self.images = ImageManager(self.database, self.queue)
         self.reports = ReportManager(self.database, self.images, self.queue)
         self.locks = LockManager(self.database)
+        self.workers = WorkerRegistry(self.database)
 
     @property
     def url(self) -> str:
@@ -386,12 +392,21 @@ class Ledger:
         """Record that an item finally failed at its destination, with the reason."""
         return self.queue.mark_failed(delivery_id, worker, status, error, now=now)
 
-    def release_claims(self, destination: str | None = None, *, worker: str | None = None) -> int:
+    def settled_since(self, since: float, *, by_others_than: str) -> list[DeliveryRecord]:
+        """Items settled at or after ``since`` by other workers.
+
+        See `QueueManager.settled_since`.
+        """
+        return self.queue.settled_since(since, by_others_than=by_others_than)
+
+    def release_claims(
+        self, destination: str | None = None, *, worker: str | None = None, keep: Collection[str] = ()
+    ) -> int:
         """Drop claims at once (after a crash, when this process owns the ledger).
 
         See `QueueManager.release_claims`.
         """
-        return self.queue.release_claims(destination, worker=worker)
+        return self.queue.release_claims(destination, worker=worker, keep=keep)
 
     def retry_failed(
         self, *, destination: str | None = None, image: str | None = None, now: float | None = None

@@ -409,11 +409,13 @@ class QueueManager:
         return set(held)
 
     def _finish(self, delivery_id: int, worker: str, values: Mapping[str, Any]) -> bool:
+        settled = values.get("stage") in (DeliveryStage.DONE.value, DeliveryStage.FAILED.value)
         with self._db.begin() as conn:
             result = conn.execute(
                 sa.update(_delivery)
                 .where(_delivery.c.id == delivery_id, _delivery.c.claimed_by == worker)
                 .values(claimed_by=None, lease_until=None, **values)
+                .values({"settled_by": worker} if settled else {})
             )
         return bool(result.rowcount)
 
@@ -489,6 +491,7 @@ class QueueManager:
                         done_at=now,
                         status_code=int(DeliveryStatus.OK),
                         last_error=None,
+                        settled_by=worker,
                     )
                 )
                 if result.rowcount:
@@ -524,7 +527,31 @@ class QueueManager:
             },
         )
 
-    def release_claims(self, destination: str | None = None, *, worker: str | None = None) -> int:
+    def settled_since(self, since: float, *, by_others_than: str) -> list[DeliveryRecord]:
+        """Items done or finally failed at or after ``since`` by a worker other than ``by_others_than``.
+
+        The Archiver reports these (the delivery processes that settled
+        them report nothing), oldest first.
+        """
+        settled_at = sa.case(
+            (_delivery.c.stage == DeliveryStage.DONE.value, _delivery.c.done_at), else_=_delivery.c.failed_at
+        )
+        query = (
+            sa.select(_delivery)
+            .where(
+                _delivery.c.stage.in_([DeliveryStage.DONE.value, DeliveryStage.FAILED.value]),
+                settled_at >= since,
+                _delivery.c.settled_by.is_not(None),
+                _delivery.c.settled_by != by_others_than,
+            )
+            .order_by(settled_at, _delivery.c.id)
+        )
+        with self._db.begin() as conn:
+            return [DeliveryRecord.from_row(row) for row in conn.execute(query).mappings()]
+
+    def release_claims(
+        self, destination: str | None = None, *, worker: str | None = None, keep: Collection[str] = ()
+    ) -> int:
         """Drop claims at once (after a crash, when this process owns the ledger).
 
         Parameters
@@ -533,6 +560,8 @@ class QueueManager:
             Only this destination's items.
         worker : `str` or `None`, optional
             Only this worker's claims.
+        keep : collection of `str`, optional
+            Workers whose claims stay (e.g. the live delivery processes).
 
         Returns
         -------
@@ -544,6 +573,8 @@ class QueueManager:
             query = query.where(_delivery.c.destination == destination)
         if worker is not None:
             query = query.where(_delivery.c.claimed_by == worker)
+        if keep:
+            query = query.where(_delivery.c.claimed_by.not_in(list(keep)))
         with self._db.begin() as conn:
             return conn.execute(query.values(claimed_by=None, lease_until=None)).rowcount or 0
 

@@ -11,6 +11,7 @@ __all__ = [
     "PendingSummary",
     "RetriedParts",
     "StageLatency",
+    "WorkerRecord",
 ]
 
 import math
@@ -179,7 +180,8 @@ class DeliveryRecord:
     rewritten (e.g. a late Header Service header applied); its ingest then
     replaces the Butler dataset in place. While such an item is on its way
     again, ``status_code`` keeps the outcome of its previous delivery (None
-    if it had none) until the new outcome replaces it.
+    if it had none) until the new outcome replaces it. ``settled_by`` is the
+    worker that made the item done or finally failed.
     """
 
     id: int
@@ -204,6 +206,7 @@ class DeliveryRecord:
     remote_size: int | None
     remote_checksum: str | None
     redelivery: str | None = None
+    settled_by: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> DeliveryRecord:
@@ -346,3 +349,30 @@ class RetriedParts:
         for destination, items in self.deliveries.items():
             parts.append(f"{len(items)} item(s) at {destination} ({', '.join(items)})")
         return f"{self.image}: " + ("; ".join(parts) if parts else "nothing to retry")
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    """A process working for the Archiver, as its last heartbeat recorded it.
+
+    ``state`` is what the worker said (``idle``, ``busy``, ...);
+    ``tasks_done`` and ``tasks_failed`` count the items it finished;
+    ``expires_at`` is when the worker counts as lost if it has not beaten
+    again.
+    """
+
+    name: str
+    host: str
+    pid: int
+    role: str
+    state: str
+    tasks_done: int
+    tasks_failed: int
+    joined_at: float
+    heartbeat_at: float
+    expires_at: float
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> WorkerRecord:
+        """Build from a database row."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})

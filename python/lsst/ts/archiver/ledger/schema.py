@@ -17,7 +17,7 @@ import sqlalchemy as sa
 SCHEMA_NAME = "ts_archiver.ledger"
 """Key of the row in ``ledger_schema`` that this code owns."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Schema version this code writes and reads. Bump it with every table change
 (and say in `UPGRADES` how the previous version is upgraded)."""
 
@@ -105,6 +105,9 @@ delivery = sa.Table(
     # Version 3: why the item was queued again after it had been delivered
     # (its file was rewritten); its ingest then replaces the Butler dataset.
     sa.Column("redelivery", sa.Text),
+    # Version 4: the worker that settled the item (done or finally failed),
+    # so that the Archiver reports the items other processes settled.
+    sa.Column("settled_by", sa.String(128)),
     sa.UniqueConstraint("image", "item", "destination", name="uq_delivery_item"),
     sa.Index("ix_delivery_queue", "destination", "stage", "next_attempt_at"),
 )
@@ -118,7 +121,25 @@ lock = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 
-UPGRADES: Mapping[int, tuple[sa.Column[Any], ...]] = {
+# Version 4: the processes that work for the Archiver outside the CSC
+# (``run_archiver_worker --role delivery``) and their last heartbeat; a row
+# whose ``expires_at`` has passed is a lost worker.
+worker = sa.Table(
+    "worker",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(64), nullable=False),
+    sa.Column("tasks_done", sa.Integer, nullable=False, default=0),
+    sa.Column("tasks_failed", sa.Integer, nullable=False, default=0),
+    sa.Column("joined_at", sa.Float, nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+UPGRADES: Mapping[int, tuple[sa.Column[Any] | sa.Table, ...]] = {
     1: (
         detector.c.status,
         detector.c.retrieval_time,
@@ -127,10 +148,11 @@ UPGRADES: Mapping[int, tuple[sa.Column[Any], ...]] = {
         detector.c.noise,
     ),
     2: (image.c.header_note, image.c.header_pending, delivery.c.redelivery),
+    3: (worker, delivery.c.settled_by),
 }
-"""Nullable columns that upgrade a ledger of version ``v`` to ``v + 1``
-(``ALTER TABLE ... ADD COLUMN``), for every version from the oldest this code
-can upgrade to ``SCHEMA_VERSION - 1``.
+"""Nullable columns (``ALTER TABLE ... ADD COLUMN``) and new tables
+(``CREATE TABLE``) that upgrade a ledger of version ``v`` to ``v + 1``, for
+every version from the oldest this code can upgrade to ``SCHEMA_VERSION - 1``.
 
 An older ledger is upgraded in place, in one transaction, when it is opened.
 """
