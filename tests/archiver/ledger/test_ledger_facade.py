@@ -35,6 +35,7 @@ MANAGED = {
         "mark_ingested",
         "mark_ingested_many",
         "mark_retry",
+        "make_due",
         "mark_failed",
         "settled_since",
         "release_claims",

@@ -12,6 +12,7 @@ from .config import *  # noqa: F403
 from .destination import *  # noqa: F403
 from .errors import *  # noqa: F403
 from .keys import *  # noqa: F403
+from .link import *  # noqa: F403
 from .notifications import *  # noqa: F403
 from .results import *  # noqa: F403
 from .service import *  # noqa: F403

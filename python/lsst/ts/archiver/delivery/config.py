@@ -224,6 +224,7 @@ class DestinationConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     butler: ButlerTarget | None = None
     notifications: NotificationConfig | None = None
+    link: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -292,6 +293,7 @@ class DestinationConfig:
             retry=retry,
             butler=butler,
             notifications=notifications,
+            link=data.get("link"),
         )
 
 

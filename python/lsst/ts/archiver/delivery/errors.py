@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "DeliveryError",
     "DestinationConfigError",
+    "DestinationUnreachableError",
     "NotificationSinkError",
     "PermanentDeliveryError",
     "UnsafeNameError",
@@ -35,3 +36,7 @@ class VerificationError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """A failure that retrying cannot fix (e.g. the source file is gone)."""
+
+
+class DestinationUnreachableError(DeliveryError):
+    """The destination cannot be reached now (e.g. its directory is not mounted); retryable."""

@@ -32,7 +32,7 @@ from lsst.resources import ResourcePath
 
 from ..metadata import file_checksum, parse_checksum
 from .config import VerifyMode
-from .errors import PermanentDeliveryError, VerificationError
+from .errors import DestinationUnreachableError, PermanentDeliveryError, VerificationError
 from .keys import check_path_inside
 
 
@@ -126,7 +126,7 @@ class Transferrer:
     ) -> TransferResult:
         root = self.root.ospath
         if not os.path.isdir(root):
-            raise FileNotFoundError(
+            raise DestinationUnreachableError(
                 f"Destination directory {root} does not exist (not mounted?); it must be created by the operator"
             )
         directory, name = os.path.split(dest.ospath)

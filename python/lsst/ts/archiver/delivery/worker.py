@@ -13,7 +13,10 @@ another process; a worker that lost a claim anyway (its lease expired and
 another worker took the item) records nothing for that item and logs it.
 
 Failures are retried with the destination's backoff; when attempts run out
-the item is failed with the reason and status code. Every retry and every
+the item is failed with the reason and status code. A destination behind a
+link (``link``) that is unreachable is different: the link is down
+(`LinkState`), one probe at a time is sent, and those attempts do not count,
+so an outage of any length fails no item. Every retry and every
 final failure is logged with the destination, obsid, item and reason; an
 error no step expected (a bug) is logged with its traceback and counts as a
 failed attempt too, so it also ends as a final failure with a status.
@@ -48,6 +51,7 @@ from ..ledger import (
 )
 from .destination import Destination
 from .errors import PermanentDeliveryError
+from .link import LinkState, is_unreachable
 from .tracker import DeliveryTracker
 
 _log = logging.getLogger(__name__)
@@ -105,6 +109,11 @@ class DestinationWorker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._ingesting = 0
         self._stopping = False
+        self.link = (
+            LinkState(self.name, self.config.link, self.config.retry, self.log)
+            if self.config.link is not None
+            else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -213,6 +222,8 @@ class DestinationWorker:
         while not self._stopping:
             self._transfer_wake.clear()
             free = self.config.concurrency - len(self._in_flight)
+            if self.link is not None:
+                free = self.link.transfers_allowed(free, len(self._in_flight))
             claimed = await self._claim(DeliveryStage.TRANSFER, free) if free > 0 else []
             for item in claimed:
                 task = asyncio.create_task(self._transfer(item), name=f"transfer:{self.name}:{item.id}")
@@ -251,10 +262,16 @@ class DestinationWorker:
             await self.tracker.ledger_error(e)
             return
         except Exception as e:
-            await self._failed_attempt(
-                item, DeliveryStatus.TRANSFER_FAILURE, f"Transfer to {self.name} failed: {e!r}"
-            )
+            reason = f"Transfer to {self.name} failed: {e!r}"
+            if self.link is not None and is_unreachable(e):
+                delay = self.link.lost(reason)
+                await self.runner.run(
+                    ledger.mark_retry, item.id, self.worker_id, reason, delay=delay, count_attempt=False
+                )
+            else:
+                await self._failed_attempt(item, DeliveryStatus.TRANSFER_FAILURE, reason)
             return
+        link_back = self.link is not None and self.link.reached()
         ingest = self.destination.ingests and item.item != MANIFEST_ITEM
         try:
             recorded = await self.runner.run(
@@ -276,6 +293,10 @@ class DestinationWorker:
                 "Destination %s: lost the claim on %s %s during transfer", self.name, item.image, item.item
             )
             return
+        if link_back:
+            # The backlog drains now, not after each item's backoff.
+            await self.runner.run(ledger.make_due, self.name)
+            self._transfer_wake.set()
         if ingest:
             self._ingest_wake.set()
         else:

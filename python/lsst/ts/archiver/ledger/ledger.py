@@ -375,10 +375,29 @@ class Ledger:
         return self.queue.mark_ingested_many(delivery_ids, worker, now=now)
 
     def mark_retry(
-        self, delivery_id: int, worker: str, error: str, *, delay: float, now: float | None = None
+        self,
+        delivery_id: int,
+        worker: str,
+        error: str,
+        *,
+        delay: float,
+        count_attempt: bool = True,
+        now: float | None = None,
     ) -> bool:
-        """Give an item back after a failed attempt; due again after ``delay`` seconds."""
-        return self.queue.mark_retry(delivery_id, worker, error, delay=delay, now=now)
+        """Give an item back after a failed attempt; due again after ``delay`` seconds.
+
+        See `QueueManager.mark_retry`.
+        """
+        return self.queue.mark_retry(
+            delivery_id, worker, error, delay=delay, count_attempt=count_attempt, now=now
+        )
+
+    def make_due(self, destination: str, *, now: float | None = None) -> int:
+        """Make a destination's items waiting for a retry due now.
+
+        See `QueueManager.make_due`.
+        """
+        return self.queue.make_due(destination, now=now)
 
     def mark_failed(
         self,

@@ -499,11 +499,45 @@ class QueueManager:
         return recorded
 
     def mark_retry(
-        self, delivery_id: int, worker: str, error: str, *, delay: float, now: float | None = None
+        self,
+        delivery_id: int,
+        worker: str,
+        error: str,
+        *,
+        delay: float,
+        count_attempt: bool = True,
+        now: float | None = None,
     ) -> bool:
-        """Give an item back after a failed attempt; due again after ``delay`` seconds."""
+        """Give an item back after a failed attempt; due again after ``delay`` seconds.
+
+        With ``count_attempt`` False the attempt is given back too (its
+        destination was unreachable: the attempt says nothing of the item).
+        """
         now = writer_time(now)
-        return self._finish(delivery_id, worker, {"last_error": error, "next_attempt_at": now + delay})
+        values: dict[str, Any] = {"last_error": error, "next_attempt_at": now + delay}
+        if not count_attempt:
+            values["attempts"] = _delivery.c.attempts - 1
+        return self._finish(delivery_id, worker, values)
+
+    def make_due(self, destination: str, *, now: float | None = None) -> int:
+        """Make every unclaimed item of a destination waiting for a retry due now; how many.
+
+        For a destination whose link came back: its backlog drains at once
+        instead of after each item's backoff.
+        """
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            result = conn.execute(
+                sa.update(_delivery)
+                .where(
+                    _delivery.c.destination == destination,
+                    _delivery.c.stage.in_([DeliveryStage.TRANSFER.value, DeliveryStage.INGEST.value]),
+                    _delivery.c.claimed_by.is_(None),
+                    _delivery.c.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now)
+            )
+        return result.rowcount or 0
 
     def mark_failed(
         self,
