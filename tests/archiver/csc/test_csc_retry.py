@@ -196,11 +196,18 @@ async def test_catch_up_retries_an_image_with_a_failed_part_and_skips_archived_o
 
         await remote.cmd_catchUp.set_start(startDate="20261123", endDate="20261123", timeout=STD_TIMEOUT)
         await logs.wait_for(
-            "catchUp: 1 image(s) of day_obs 20261123–20261123 in the DAQ store need archiving"
+            "catchUp of day_obs 20261123–20261123: 0 image(s) to archive, 1 to retry, "
+            "0 to deliver to the archive again, 0 found archived"
         )
         failed, retried = await log.wait_for("evt_imageArchived", 2, obsid=NAME)
         assert retried.statusCode == 0, retried.description
-        await logs.wait_for("catchUp: all 1 images queued (1 with failed parts retried)")
+        await logs.wait_for("Catch-up: 0 image(s) queued, 1 retried, 0 delivered to the archive again")
+        status = await remote.evt_catchUpStatus.next(flush=False, timeout=STD_TIMEOUT)
+        assert (status.oldestMissing or NAME) == NAME
+        while status.backlogImages:  # the retried image, until it is archived again
+            status = await remote.evt_catchUpStatus.next(flush=False, timeout=STD_TIMEOUT)
+        assert (status.oldestMissing, status.timeToEmpty, status.archiveReachable) == ("", 0.0, True)
+        assert status.rate > 0
         assert len(log.of("evt_imageArchived", OTHER)) == 1
         # Retried, not captured again: the file was written the first time.
         assert len(log.of("evt_imageRetrievalForArchiving", NAME)) == 1

@@ -9,6 +9,7 @@ from lsst.ts.archiver.ledger import ImageManager, Ledger, LockManager, QueueMana
 MANAGED = {
     ImageManager: (
         "register_image",
+        "record_found",
         "set_header_source",
         "set_header_pending",
         "set_manifest",
@@ -46,6 +47,8 @@ MANAGED = {
     ),
     ReportManager: (
         "pending_summary",
+        "undelivered_by_destination",
+        "mean_detector_size",
         "failed_counts",
         "images_with_failures",
         "is_settled",

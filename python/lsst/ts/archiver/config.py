@@ -196,6 +196,18 @@ class CatchUpSettings:
     priority: int
     """Delivery priority of catch-up images."""
 
+    continuous: bool = False
+    """Catch up every `interval` seconds while ENABLED."""
+
+    interval: float = 60.0
+    """Seconds between continuous passes (and ``catchUpStatus`` events)."""
+
+    concurrency: int = 1
+    """Most catch-up images captured at once."""
+
+    stale_after: float = 600.0
+    """Seconds after which an unfinished image with nothing failed is taken by catch-up."""
+
 
 @dataclass(frozen=True)
 class ArchiverConfig:
@@ -269,7 +281,14 @@ class ArchiverConfig:
                 oods_retention=float(cleanup["oods_retention"]),
                 interval=float(cleanup["interval"]),
             ),
-            catch_up=CatchUpSettings(rate=float(catch_up["rate"]), priority=int(catch_up["priority"])),
+            catch_up=CatchUpSettings(
+                rate=float(catch_up["rate"]),
+                priority=int(catch_up["priority"]),
+                continuous=bool(catch_up["continuous"]),
+                interval=float(catch_up["interval"]),
+                concurrency=int(catch_up["concurrency"]),
+                stale_after=float(catch_up["stale_after"]),
+            ),
         )
 
     @property

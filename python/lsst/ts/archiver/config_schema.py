@@ -320,18 +320,42 @@ properties:
         type: number
         exclusiveMinimum: 0
   catch_up:
-    description: The catchUp command (DAQ catalog vs ledger).
+    description: >-
+      Catch-up: images in the DAQ store that the normal path missed, found by
+      comparing the DAQ catalog, the ledger and the archive destinations'
+      Butler registries; by the catchUp command, and continuously if enabled.
     type: object
     additionalProperties: false
-    required: [rate, priority]
+    required: [rate, priority, continuous, interval, concurrency, stale_after]
     properties:
       rate:
-        description: Most images per minute queued by a catch-up run, so live images keep priority.
+        description: Most images per minute queued by catch-up, so live images keep priority.
         type: number
         exclusiveMinimum: 0
       priority:
         description: Delivery priority of catch-up images (live images use 0; higher goes first).
         type: integer
+      continuous:
+        description: >-
+          While ENABLED, compare the three sources every `interval` seconds and
+          catch up on every image of the DAQ catalog that needs it (no command needed).
+        type: boolean
+      interval:
+        description: Seconds between continuous catch-up passes (and catchUpStatus events).
+        type: number
+        exclusiveMinimum: 0
+      concurrency:
+        description: Most catch-up images captured at once (live images are never held back).
+        type: integer
+        minimum: 1
+        maximum: 16
+      stale_after:
+        description: >-
+          Seconds after which an image the ledger shows unfinished, with nothing
+          failed, is taken by catch-up (a run that stopped left it); younger ones
+          are in progress and left alone.
+        type: number
+        exclusiveMinimum: 0
 """
 
 

@@ -28,7 +28,7 @@ from lsst.ts import salkit
 
 from . import __version__
 from .camera import Camera, ImageName, InvalidImageNameError, get_camera
-from .catch_up import CatchUpScheduler, DayObsRange, DayObsRangeError
+from .catch_up import ArchiveInventory, CatchUpScheduler, DayObsRange, DayObsRangeError, plan_summary
 from .config import ArchiverConfig, ArchiverConfigError
 from .config_schema import CONFIG_SCHEMA
 from .error_codes import ArchiverFault, ErrorCode
@@ -255,13 +255,22 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._recovery = ImageRecovery(
             self.camera, runtime.pipeline, runtime.delivery, runtime.runner, log=self.log
         )
+        archive = [
+            d.config
+            for name, d in runtime.delivery.destinations.items()
+            if name in runtime.delivery.archive_destinations
+        ]
         self._catch_up = CatchUpScheduler(
+            self.camera,
             runtime.store,
             config.daq.folder,
             runtime.runner,
             runtime.pipeline,
+            runtime.delivery,
             config.catch_up,
             recovery=self._recovery,
+            inventory=ArchiveInventory(archive, self.camera),
+            on_status=runtime.reporter.catch_up_status,
             log=self.log,
         )
         write_health = self.tel_archiverHealth.set_write  # type: ignore[attr-defined]
@@ -299,6 +308,8 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             return
         if resumed:
             self.log.info(f"Resuming {len(resumed)} unfinished image(s): {', '.join(resumed[:10])}")
+        if self._catch_up is not None and self.runtime.config.catch_up.continuous:
+            self._catch_up.start_continuous()
 
     async def _stop_running(self) -> None:
         """Leaving ENABLED: stop catch-up, capture and delivery (the ledger keeps what is left)."""
@@ -372,9 +383,9 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             days = DayObsRange.parse(data.startDate, data.endDate)
         except DayObsRangeError as e:
             raise salkit.ExpectedError(str(e)) from e
-        todo = await catch_up.plan(days)
-        self.log.info(f"catchUp: {len(todo)} image(s) of {days} in the DAQ store need archiving")
-        catch_up.start(todo)
+        plan = await catch_up.plan(days)
+        self.log.info(f"catchUp of {days}: {plan_summary(plan)}")
+        catch_up.start(plan)
 
     async def do_retryImage(self, data: typing.Any) -> None:
         """Retry what finally failed for an image (blank destination: every failed part).

@@ -20,6 +20,8 @@ from typing import Any
 from lsst.ts import salkit
 
 from .capture import CaptureStatus, DetectorOutcome, WorkerStatus
+from .catch_up.status import CatchUpStatus
+from .config_schema import MAX_DESTINATIONS
 from .delivery import ImageArchived, ImageInOods
 from .error_codes import ErrorCode
 from .ledger import CaptureState, DeliveryRecord, DetectorRecord, LedgerError, LedgerRunner
@@ -219,6 +221,24 @@ class ArchiverReporter:
             state=status.state,
             tasksDone=status.tasks_done,
             tasksFailed=status.tasks_failed,
+            force_output=True,
+        )
+
+    # ------------------------------------------------------------------ catch-up
+
+    async def catch_up_status(self, status: CatchUpStatus) -> None:
+        """``catchUpStatus``: the catch-up backlog, its rate and when it will be empty."""
+        names = list(status.destinations)[:MAX_DESTINATIONS]
+        padding = MAX_DESTINATIONS - len(names)
+        await self._topic("evt_catchUpStatus").set_write(
+            backlogImages=status.backlog_images,
+            backlogBytes=status.backlog_bytes,
+            destinationImages=[status.destinations[n][0] for n in names] + [0] * padding,
+            destinationBytes=[float(status.destinations[n][1]) for n in names] + [0.0] * padding,
+            rate=status.rate,
+            timeToEmpty=status.time_to_empty,
+            oldestMissing=status.oldest_missing,
+            archiveReachable=status.archive_reachable,
             force_output=True,
         )
 

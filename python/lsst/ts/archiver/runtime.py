@@ -28,6 +28,7 @@ from .capture import (
     WorkerStatus,
     WorkerStatusCallback,
 )
+from .catch_up.status import CatchUpStatus
 from .config import ArchiverConfig
 from .daq import DaqStore, EmulatedDaqStore
 from .delivery import DeliveryService, ImageArchived, ImageInOods
@@ -51,6 +52,9 @@ class RuntimeReporter(PipelineReporter, Protocol):
 
     async def worker_status(self, status: WorkerStatus) -> None:
         """A capture or delivery worker joined, changed state or was lost."""
+
+    async def catch_up_status(self, status: CatchUpStatus) -> None:
+        """Catch-up's backlog, rate and time to empty (after each pass)."""
 
 
 class ArchiverRuntime:
@@ -213,6 +217,7 @@ class ArchiverRuntime:
             settings,
             self.reporter,
             catch_up_priority=config.catch_up.priority,
+            catch_up_concurrency=config.catch_up.concurrency,
             log=self.log,
         )
         self._opened.append(self.pipeline.stop)

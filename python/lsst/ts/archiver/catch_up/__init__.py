@@ -1,4 +1,8 @@
-"""Catch-up: archive images the DAQ store holds and the ledger does not show as archived."""
+"""Catch-up: archive what the normal path missed, found by comparing the DAQ
+catalog, the ledger and the archive's Butler registries."""
 
+from .inventory import *  # noqa: F403
+from .planning import *  # noqa: F403
 from .scheduler import *  # noqa: F403
 from .selection import *  # noqa: F403
+from .status import *  # noqa: F403

@@ -324,9 +324,15 @@ class DeliveryService:
         )
 
     async def redeliver(
-        self, obsid: str, detectors: Sequence[str], reason: str
+        self,
+        obsid: str,
+        detectors: Sequence[str],
+        reason: str,
+        *,
+        destinations: Sequence[str] | None = None,
     ) -> dict[str, tuple[str, ...]]:
-        """Deliver written files again at every enabled destination: transfer (overwrite) and re-ingest.
+        """Deliver written files again at every enabled destination (or at
+        ``destinations`` of them): transfer (overwrite) and re-ingest.
 
         Each destination's Butler dataset of a file is replaced in place
         (same dataset id). The new outcomes are reported as usual, with
@@ -341,6 +347,8 @@ class DeliveryService:
             Detectors whose written file is delivered again.
         reason : `str`
             Why (e.g. ``late Header Service header applied``).
+        destinations : sequence of `str`, optional
+            Only these enabled destinations (default: every enabled one).
 
         Returns
         -------
@@ -355,8 +363,9 @@ class DeliveryService:
         lsst.ts.archiver.ledger.LedgerError
             If the ledger is unreachable.
         """
+        targets = [d for d in self.destinations if destinations is None or d in destinations]
         requeued = await self.runner.run(
-            self.runner.ledger.requeue_items, obsid, list(detectors), list(self.destinations), reason
+            self.runner.ledger.requeue_items, obsid, list(detectors), targets, reason
         )
         self._wake()
         return requeued

@@ -119,6 +119,64 @@ class ImageManager:
                 )
         return new
 
+    def record_found(
+        self,
+        name: str,
+        *,
+        camera: str,
+        day_obs: int,
+        expected: Mapping[str, int],
+        where: str,
+        now: float | None = None,
+    ) -> bool:
+        """Record an image the ledger never had as archived, found complete at ``where``.
+
+        Its detectors are `CaptureState.FOUND` (never captured here), it is
+        archived with status 0 and says where it was found; nothing is queued.
+
+        Returns
+        -------
+        new : `bool`
+            False if the ledger already had the image (nothing is changed).
+        """
+        now = writer_time(now)
+        with self._db.begin() as conn:
+            result = conn.execute(
+                self._db.insert_ignore(_image).returning(_image.c.name),
+                {
+                    "name": name,
+                    "camera": camera,
+                    "day_obs": int(day_obs),
+                    "trigger": Trigger.CATCH_UP.value,
+                    "priority": 0,
+                    "registered_at": now,
+                    "captured_at": now,
+                    "archived_at": now,
+                    "archive_status": 0,
+                    "archive_description": (
+                        f"All {len(expected)} files found in {where} by catch-up (not captured again)"
+                    ),
+                },
+            )
+            if result.first() is None:
+                return False
+            if expected:
+                conn.execute(
+                    _detector.insert(),
+                    [
+                        {
+                            "image": name,
+                            "name": detector,
+                            "number": int(number),
+                            "state": CaptureState.FOUND.value,
+                            "attempts": 0,
+                            "updated_at": now,
+                        }
+                        for detector, number in expected.items()
+                    ],
+                )
+        return True
+
     def set_header_source(self, name: str, header_source: str, *, note: str | None = None) -> None:
         """Record where the header of the image's files came from.
 

@@ -137,6 +137,24 @@ class Ledger:
             now=now,
         )
 
+    def record_found(
+        self,
+        name: str,
+        *,
+        camera: str,
+        day_obs: int,
+        expected: Mapping[str, int],
+        where: str,
+        now: float | None = None,
+    ) -> bool:
+        """Record an image found complete at an archive destination as archived.
+
+        See `ImageManager.record_found`.
+        """
+        return self.images.record_found(
+            name, camera=camera, day_obs=day_obs, expected=expected, where=where, now=now
+        )
+
     def set_header_source(self, name: str, header_source: str, *, note: str | None = None) -> None:
         """Record where the header of the image's files came from (and what became of a late one).
 
@@ -460,6 +478,20 @@ class Ledger:
     def pending_summary(self, *, now: float | None = None) -> PendingSummary:
         """Backlog figures for health telemetry (one short read transaction)."""
         return self.reports.pending_summary(now=now)
+
+    def undelivered_by_destination(self) -> dict[str, tuple[int, int]]:
+        """Destination → (images, bytes) not yet delivered there.
+
+        See `ReportManager.undelivered_by_destination`.
+        """
+        return self.reports.undelivered_by_destination()
+
+    def mean_detector_size(self, *, sample: int = 1000) -> float:
+        """Mean size of the last detector files written.
+
+        See `ReportManager.mean_detector_size`.
+        """
+        return self.reports.mean_detector_size(sample=sample)
 
     def failed_counts(self) -> dict[str, int]:
         """Destination → number of items that finally failed there (until retried)."""

@@ -76,6 +76,44 @@ class ReportManager:
             queue_depths={str(d): int(c) for d, c in depths},
         )
 
+    def undelivered_by_destination(self) -> dict[str, tuple[int, int]]:
+        """Destination → (images, bytes) of its items not yet delivered.
+
+        Bytes are the written files' sizes (an item whose file is not
+        written yet counts 0). One read; idle destinations are left out.
+        """
+        open_stages = [DeliveryStage.TRANSFER.value, DeliveryStage.INGEST.value]
+        with self._db.begin() as conn:
+            rows = conn.execute(
+                sa.select(
+                    _delivery.c.destination,
+                    sa.func.count(sa.distinct(_delivery.c.image)),
+                    sa.func.coalesce(sa.func.sum(_detector.c.size), 0),
+                )
+                .select_from(
+                    _delivery.outerjoin(
+                        _detector,
+                        sa.and_(_detector.c.image == _delivery.c.image, _detector.c.name == _delivery.c.item),
+                    )
+                )
+                .where(_delivery.c.stage.in_(open_stages))
+                .group_by(_delivery.c.destination)
+            ).all()
+        return {str(d): (int(images), int(size)) for d, images, size in rows}
+
+    def mean_detector_size(self, *, sample: int = 1000) -> float:
+        """Mean size (bytes) of the last ``sample`` detector files written; 0 if none."""
+        with self._db.begin() as conn:
+            recent = (
+                sa.select(_detector.c.size)
+                .where(_detector.c.state == CaptureState.WRITTEN.value, _detector.c.size.is_not(None))
+                .order_by(_detector.c.written_at.desc())
+                .limit(sample)
+                .subquery()
+            )
+            mean = conn.execute(sa.select(sa.func.avg(recent.c.size))).scalar_one()
+        return float(mean or 0.0)
+
     def failed_counts(self) -> dict[str, int]:
         """Destination → number of items that finally failed there (until retried).
 

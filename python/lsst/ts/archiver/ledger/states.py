@@ -31,6 +31,9 @@ class CaptureState(enum.Enum):
     """The FITS file (and sidecar) is on the staging disk."""
     FAILED = "failed"
     """Capture finally failed; the reason is in ``error``."""
+    FOUND = "found"
+    """Not captured here: catch-up found the raw already at an archive
+    destination (the Data Backbone) before this ledger knew the image."""
 
 
 class DeliveryStage(enum.Enum):

@@ -122,6 +122,9 @@ class ImagePipeline:
         Receives results.
     catch_up_priority : `int`
         Priority of catch-up images in the delivery queues.
+    catch_up_concurrency : `int`, optional
+        Most catch-up images captured at once (live images are never held
+        back by them).
     log : `logging.Logger`, optional
         Where to log (a child of the CSC's log, so retries and failures
         reach SAL ``logMessage``); default this module's logger.
@@ -141,6 +144,7 @@ class ImagePipeline:
         reporter: PipelineReporter,
         *,
         catch_up_priority: int = -10,
+        catch_up_concurrency: int = 1,
         log: logging.Logger | None = None,
     ) -> None:
         self.camera = camera
@@ -156,7 +160,7 @@ class ImagePipeline:
         self.catch_up_priority = catch_up_priority
         self.log = log if log is not None else _log
         self._active: dict[str, asyncio.Task[None]] = {}
-        self._catch_up_gate = asyncio.Semaphore(1)
+        self._catch_up_gate = asyncio.Semaphore(catch_up_concurrency)
         self.late_headers = LateHeaders(
             store,
             options.folder,
