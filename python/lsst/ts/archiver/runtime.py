@@ -101,6 +101,7 @@ class ArchiverRuntime:
         worker_id: str,
         log: logging.Logger,
         create_store: bool = False,
+        owns_ledger: bool = True,
     ) -> ArchiverRuntime:
         """Open every part; on failure close what was opened and raise.
 
@@ -120,6 +121,12 @@ class ArchiverRuntime:
             The CSC's logger; every part logs to a child of it.
         create_store : `bool`, optional
             Create the DAQ store if missing (simulation mode).
+        owns_ledger : `bool`, optional
+            This is the Archiver (the ledger's owner): its delivery takes
+            over a previous run's claims and reports what other processes
+            settle (``exclusive``). False for the Catch-Up Archiver
+            process: its delivery shares the queues like a delivery process
+            and leaves the reporting to the Archiver.
 
         Raises
         ------
@@ -128,7 +135,13 @@ class ArchiverRuntime:
         """
         runtime = cls(camera, config, log)
         try:
-            await runtime._open(headers, make_reporter, worker_id=worker_id, create_store=create_store)
+            await runtime._open(
+                headers,
+                make_reporter,
+                worker_id=worker_id,
+                create_store=create_store,
+                owns_ledger=owns_ledger,
+            )
         except BaseException as e:
             await runtime.close()
             if isinstance(e, ArchiverFault | asyncio.CancelledError):
@@ -145,6 +158,7 @@ class ArchiverRuntime:
         *,
         worker_id: str,
         create_store: bool,
+        owns_ledger: bool,
     ) -> None:
         config = self.config
         await asyncio.to_thread(self.staging.check, config.staging.min_free_space)
@@ -186,6 +200,7 @@ class ArchiverRuntime:
             self.runner,
             config.destinations,
             worker_id=worker_id,
+            exclusive=owns_ledger,
             log=self.log,
             on_image_in_oods=self.reporter.image_in_oods,
             on_image_archived=self.reporter.image_archived,
@@ -227,8 +242,8 @@ class ArchiverRuntime:
         """Are delivery and capture running (ENABLED)?"""
         return self._running
 
-    async def start(self) -> list[str]:
-        """ENABLED: start delivery and resume every unfinished image.
+    async def start(self, *, resume: bool = True) -> list[str]:
+        """ENABLED: start delivery and resume every unfinished image (if ``resume``).
 
         Returns
         -------
@@ -244,7 +259,7 @@ class ArchiverRuntime:
             return []
         await self.delivery.start()
         self._running = True
-        return await self.pipeline.resume()
+        return await self.pipeline.resume() if resume else []
 
     async def stop(self) -> None:
         """Leaving ENABLED: stop capture and delivery (the ledger keeps what is left)."""
