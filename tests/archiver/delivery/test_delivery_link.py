@@ -19,6 +19,7 @@ import botocore.exceptions
 import pytest
 from delivery_test_support import Exposure, RecordingHandler, destination, ledger_runner, make_service, submit
 
+from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import (
     DestinationUnreachableError,
     LinkState,
@@ -120,7 +121,15 @@ async def test_thirty_images_through_an_outage_reach_the_base_once_and_the_summi
     retry = {"max_attempts": 2, "initial_delay": 0.05, "max_delay": 0.5}
     destinations = [
         destination("oods", "oods", str(tmp_path / "oods")),
-        destination("dbb", "dbb", f"s3://{s3_bucket}/raw", link="summit-base", lease=600, retry=retry),
+        destination(
+            "dbb",
+            "dbb",
+            f"s3://{s3_bucket}/raw",
+            link="summit-base",
+            lease=600,
+            retry=retry,
+            butler={"repo": str(tmp_path / "repo-dbb"), "ingest_mode": "copy"},
+        ),
     ]
 
     def messages(level: int) -> list[str]:
@@ -155,9 +164,15 @@ async def test_thirty_images_through_an_outage_reach_the_base_once_and_the_summi
     }
     listing = seaweedfs.client().list_objects_v2(Bucket=s3_bucket, MaxKeys=1000)
     assert len(listing.get("Contents", [])) == 30 * 3  # each image's file, sidecar and manifest
-    delivered = Counter((f.obsid, f.item, f.destination) for f in results["files"])
+    delivered = Counter((f.obsid, f.item, f.destination) for f in results["files"])  # reported once each
     assert len(delivered) == 30 * 2 * 2 and set(delivered.values()) == {1}
     assert sorted(a.obsid for a in results["archived"]) == sorted(e.obsid for e in exposures)
     assert {a.status_code for a in results["archived"]} == {0}
+    butler = open_repository(tmp_path / "repo-dbb", writeable=False)
+    try:
+        refs = butler.query_datasets("raw", collections=raw_run("LSSTComCam"), instrument="LSSTComCam")
+    finally:
+        butler.close()
+    assert len({ref.dataId["exposure"] for ref in refs}) == len(refs) == 30  # each image once
     assert sum("link summit-base down" in m for m in messages(logging.WARNING)) == 1
     assert sum("link summit-base up again" in m for m in messages(logging.INFO)) == 1
