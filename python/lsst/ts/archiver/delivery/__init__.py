@@ -7,6 +7,7 @@ drains one durable ledger queue per destination with retries and reports
 `OodsCleaner` expires old raws from an OODS repository. Never imports salkit.
 """
 
+from .budget import *  # noqa: F403
 from .cleanup import *  # noqa: F403
 from .config import *  # noqa: F403
 from .destination import *  # noqa: F403

@@ -225,6 +225,8 @@ class DestinationConfig:
     butler: ButlerTarget | None = None
     notifications: NotificationConfig | None = None
     link: str | None = None
+    catch_up_bandwidth: float = 0.0
+    """MB/s of catch-up images at most (0: no limit)."""
 
     @property
     def scheme(self) -> str:
@@ -294,6 +296,7 @@ class DestinationConfig:
             butler=butler,
             notifications=notifications,
             link=data.get("link"),
+            catch_up_bandwidth=float(data.get("catch_up_bandwidth", 0.0)),
         )
 
 

@@ -16,7 +16,9 @@ Failures are retried with the destination's backoff; when attempts run out
 the item is failed with the reason and status code. A destination behind a
 link (``link``) that is unreachable is different: the link is down
 (`LinkState`), one probe at a time is sent, and those attempts do not count,
-so an outage of any length fails no item. Every retry and every
+so an outage of any length fails no item. A destination with a
+``catch_up_bandwidth`` spends a `BandwidthBudget` on catch-up images; while
+it is spent only live and commanded images are claimed. Every retry and every
 final failure is logged with the destination, obsid, item and reason; an
 error no step expected (a bug) is logged with its traceback and counts as a
 failed attempt too, so it also ends as a final failure with a status.
@@ -37,6 +39,7 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
@@ -48,7 +51,9 @@ from ..ledger import (
     DeliveryStatus,
     LedgerError,
     LedgerRunner,
+    Trigger,
 )
+from .budget import BandwidthBudget
 from .destination import Destination
 from .errors import PermanentDeliveryError
 from .link import LinkState, is_unreachable
@@ -114,6 +119,8 @@ class DestinationWorker:
             if self.config.link is not None
             else None
         )
+        bandwidth = self.config.catch_up_bandwidth
+        self.catch_up_budget = BandwidthBudget(bandwidth * 1e6) if bandwidth > 0 else None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -166,7 +173,9 @@ class DestinationWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
 
-    async def _claim(self, stage: DeliveryStage, limit: int) -> list[DeliveryRecord]:
+    async def _claim(
+        self, stage: DeliveryStage, limit: int, *, skip_catch_up: bool = False
+    ) -> list[DeliveryRecord]:
         """Claim due items; on a ledger failure report it, back off and return none."""
         try:
             return await self.runner.run(
@@ -176,6 +185,7 @@ class DestinationWorker:
                 self.worker_id,
                 limit=limit,
                 lease=self.config.lease,
+                skip_catch_up=skip_catch_up,
             )
         except LedgerError as e:
             await self.tracker.ledger_error(e)
@@ -224,7 +234,7 @@ class DestinationWorker:
             free = self.config.concurrency - len(self._in_flight)
             if self.link is not None:
                 free = self.link.transfers_allowed(free, len(self._in_flight))
-            claimed = await self._claim(DeliveryStage.TRANSFER, free) if free > 0 else []
+            claimed = await self._claim_transfers(free) if free > 0 else []
             for item in claimed:
                 task = asyncio.create_task(self._transfer(item), name=f"transfer:{self.name}:{item.id}")
                 self._in_flight.add(task)
@@ -232,6 +242,24 @@ class DestinationWorker:
             if claimed and len(claimed) == free:
                 continue
             await self._sleep(self._transfer_wake, self.poll_interval)
+
+    async def _claim_transfers(self, free: int) -> list[DeliveryRecord]:
+        """Claim up to ``free`` items to transfer; with a catch-up budget, live
+        images first and catch-up items one at a time while it lasts."""
+        budget = self.catch_up_budget
+        if budget is None:
+            return await self._claim(DeliveryStage.TRANSFER, free)
+        claimed = await self._claim(DeliveryStage.TRANSFER, free, skip_catch_up=True)
+        if len(claimed) < free and budget.available:
+            for item in await self._claim(DeliveryStage.TRANSFER, 1):
+                claimed.append(item)
+                try:
+                    catching_up = (await self.tracker.image(item.image)).trigger is Trigger.CATCH_UP
+                except LedgerError:
+                    catching_up = True  # the transfer reports the ledger error itself
+                if catching_up:
+                    budget.spend(await self._io(_file_size, item.source))
+        return claimed
 
     def _transfer_done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -412,3 +440,11 @@ class DestinationWorker:
                 await self._failed_attempt(
                     item, DeliveryStatus.INGEST_FAILURE, f"Ingest into {self.name}: {result.message}"
                 )
+
+
+def _file_size(path: str) -> int:
+    """Size of a source file (0 if it is gone: the transfer reports that)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

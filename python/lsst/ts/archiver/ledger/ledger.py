@@ -343,13 +343,16 @@ class Ledger:
         *,
         limit: int = 1,
         lease: float = 120.0,
+        skip_catch_up: bool = False,
         now: float | None = None,
     ) -> list[DeliveryRecord]:
         """Claim up to ``limit`` due items of a destination at a stage.
 
         See `QueueManager.claim`.
         """
-        return self.queue.claim(destination, stage, worker, limit=limit, lease=lease, now=now)
+        return self.queue.claim(
+            destination, stage, worker, limit=limit, lease=lease, skip_catch_up=skip_catch_up, now=now
+        )
 
     def renew_claims(
         self, delivery_ids: Iterable[int], worker: str, lease: float, *, now: float | None = None

@@ -25,7 +25,7 @@ from . import schema
 from .database import LedgerDatabase, writer_time
 from .errors import UnknownImageError
 from .records import DeliveryRecord
-from .states import MANIFEST_ITEM, CaptureState, DeliveryStage, DeliveryStatus
+from .states import MANIFEST_ITEM, CaptureState, DeliveryStage, DeliveryStatus, Trigger
 
 _image = schema.image
 _detector = schema.detector
@@ -314,13 +314,16 @@ class QueueManager:
         *,
         limit: int = 1,
         lease: float = 120.0,
+        skip_catch_up: bool = False,
         now: float | None = None,
     ) -> list[DeliveryRecord]:
         """Claim up to ``limit`` due items of a destination at a stage.
 
         An item is due when its ``next_attempt_at`` has passed and it is not
         claimed (or its claim's lease expired). Each claim adds one attempt.
-        Higher-priority images come first, then queue order.
+        Higher-priority images come first, then queue order. With
+        ``skip_catch_up`` the items of catch-up images are left (their
+        bandwidth budget is spent).
 
         Returns
         -------
@@ -341,6 +344,7 @@ class QueueManager:
                         _delivery.c.stage == stage.value,
                         _delivery.c.next_attempt_at <= now,
                         free,
+                        *([_image.c.trigger != Trigger.CATCH_UP.value] if skip_catch_up else []),
                     )
                     .order_by(_image.c.priority.desc(), _delivery.c.id)
                     .limit(limit)
