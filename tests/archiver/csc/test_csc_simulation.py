@@ -30,7 +30,7 @@ async def test_simulation_mode_starts_the_camera_system_and_archives_its_images(
         await asyncio.gather(remote.start_task, camera.start_task)
         log = EventLog(remote)
         await camera.cmd_takeImages.set_start(  # type: ignore[attr-defined]
-            nImages=2,
+            numImages=2,
             expTime=0.5,
             shutter=True,
             sensors="",

@@ -150,7 +150,7 @@ async def test_comcam_ten_image_sequence_full_geometry(tmp_path: Path, domain: s
         await recorder.remote.start_task
         extra = {"imageType": "FLAT", "groupId": "2026-11-24T05:00:00.000", "reason": "dome flat"}
         await recorder.remote.cmd_takeImages.set_start(
-            nImages=10,
+            numImages=10,
             expTime=0.1,
             shutter=True,
             sensors="",
@@ -177,7 +177,7 @@ async def test_lsstcam_two_image_sequence_small_amplifiers(tmp_path: Path, domai
     try:
         await recorder.remote.start_task
         await recorder.remote.cmd_takeImages.set_start(
-            nImages=2,
+            numImages=2,
             expTime=0.0,
             shutter=False,
             sensors="",
@@ -207,7 +207,7 @@ async def test_sequence_numbers_continue_after_a_restart(tmp_path: Path, domain:
         try:
             await recorder.remote.start_task
             await recorder.remote.cmd_takeImages.set_start(
-                nImages=2,
+                numImages=2,
                 expTime=0.0,
                 shutter=False,
                 sensors="",
@@ -235,7 +235,7 @@ async def test_sequence_numbers_skip_names_already_in_the_daq_store(
         try:
             await recorder.remote.start_task
             await recorder.remote.cmd_takeImages.set_start(
-                nImages=1,
+                numImages=1,
                 expTime=0.0,
                 shutter=False,
                 sensors="",
@@ -258,7 +258,7 @@ async def test_sensors_subset_writes_only_the_rebs_reading_them(
     try:
         await recorder.remote.start_task
         await recorder.remote.cmd_takeImages.set_start(
-            nImages=1,
+            numImages=1,
             expTime=0.0,
             shutter=False,
             sensors="R22_S11",
@@ -284,7 +284,13 @@ async def test_take_images_is_rejected_with_a_reason(tmp_path: Path, domain: sal
     try:
         await remote.start_task
         args = dict(
-            nImages=1, expTime=0.0, shutter=False, sensors="", keyValueMap="", obsNote="", timeout=STD_TIMEOUT
+            numImages=1,
+            expTime=0.0,
+            shutter=False,
+            sensors="",
+            keyValueMap="",
+            obsNote="",
+            timeout=STD_TIMEOUT,
         )
         async with salkit.assertRaisesAckError(result_contains="takeImages not allowed"):
             await remote.cmd_takeImages.set_start(**args)
@@ -292,7 +298,7 @@ async def test_take_images_is_rejected_with_a_reason(tmp_path: Path, domain: sal
         for bad, message in [
             ({"sensors": "R99_S11"}, "R99_S11"),
             ({"keyValueMap": "imageType OBJECT"}, "has no ':'"),
-            ({"nImages": 0}, "nImages=0"),
+            ({"numImages": 0}, "numImages=0"),
             ({"expTime": -1.0}, "expTime=-1.0"),
         ]:
             async with salkit.assertRaisesAckError(result_contains=message):
@@ -311,7 +317,13 @@ async def test_disable_interrupts_a_running_sequence(tmp_path: Path, domain: sal
     try:
         await remote.start_task
         args = dict(
-            nImages=3, expTime=30.0, shutter=True, sensors="", keyValueMap="", obsNote="", timeout=STD_TIMEOUT
+            numImages=3,
+            expTime=30.0,
+            shutter=True,
+            sensors="",
+            keyValueMap="",
+            obsNote="",
+            timeout=STD_TIMEOUT,
         )
         sequence = asyncio.create_task(remote.cmd_takeImages.set_start(**args))
         await wait_until(lambda: camera_csc.busy, what="the sequence to start")
@@ -351,7 +363,7 @@ async def test_default_image_type_follows_shutter_and_exposure_time(
         await recorder.remote.start_task
         for exp_time, shutter in [(0.0, False), (0.05, False), (0.05, True)]:
             await recorder.remote.cmd_takeImages.set_start(
-                nImages=1,
+                numImages=1,
                 expTime=exp_time,
                 shutter=shutter,
                 sensors="",
@@ -380,7 +392,7 @@ async def test_a_full_daq_store_fails_the_command_with_the_reason(
         await remote.start_task
         async with salkit.assertRaisesAckError(result_contains="cannot write into the DAQ store"):
             await remote.cmd_takeImages.set_start(
-                nImages=1,
+                numImages=1,
                 expTime=0.0,
                 shutter=False,
                 sensors="",
@@ -402,7 +414,7 @@ async def test_sources_written_by_a_process_pool(tmp_path: Path, domain: salkit.
     try:
         await recorder.remote.start_task
         await recorder.remote.cmd_takeImages.set_start(
-            nImages=2,
+            numImages=2,
             expTime=0.0,
             shutter=False,
             sensors="",

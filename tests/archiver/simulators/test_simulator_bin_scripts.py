@@ -108,7 +108,7 @@ class SimulatorBinScriptTestCase(salkit.BaseCscTestCase, unittest.IsolatedAsynci
                     ).summaryState != salkit.State.ENABLED:
                         pass
                 await camera.cmd_takeImages.set_start(
-                    nImages=2, expTime=0.1, shutter=True, sensors="", keyValueMap="imageType: FLAT",
+                    numImages=2, expTime=0.1, shutter=True, sensors="", keyValueMap="imageType: FLAT",
                     obsNote="", timeout=STD_TIMEOUT,
                 )  # fmt: skip
                 names = [

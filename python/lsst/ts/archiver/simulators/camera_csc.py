@@ -197,12 +197,12 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         raise salkit.ExpectedError("enterControl is not supported by the camera simulator")
 
     async def do_takeImages(self, data: typing.Any) -> None:
-        """Take ``nImages`` images of ``expTime`` seconds into the DAQ store."""
+        """Take ``numImages`` images of ``expTime`` seconds into the DAQ store."""
         self.assert_enabled("takeImages")
         if self.busy:
             raise salkit.ExpectedError("takeImages not allowed: an image sequence is already running")
-        if data.nImages < 1:
-            raise salkit.ExpectedError(f"nImages={data.nImages} must be >= 1")
+        if data.numImages < 1:
+            raise salkit.ExpectedError(f"numImages={data.numImages} must be >= 1")
         if not data.expTime >= 0:
             raise salkit.ExpectedError(f"expTime={data.expTime} must be >= 0 seconds")
         try:
@@ -222,10 +222,10 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         extra.setdefault("imageType", default_image_type)
         extra.setdefault("groupId", tai_unix_to_isot(salkit.current_tai()))
         await self.cmd_takeImages.ack_in_progress(  # type: ignore[attr-defined]
-            data, timeout=self._estimate_duration(data.nImages, data.expTime, rebs)
+            data, timeout=self._estimate_duration(data.numImages, data.expTime, rebs)
         )
         self._sequence_task = asyncio.create_task(
-            self._take_sequence(data, n_images=data.nImages, exp_time=data.expTime, rebs=rebs, extra=extra)
+            self._take_sequence(data, n_images=data.numImages, exp_time=data.expTime, rebs=rebs, extra=extra)
         )
         try:
             await self._sequence_task

@@ -141,7 +141,7 @@ class SimulatedSystem:
         topic.flush()
         key_value_map = ", ".join(f"{key}: {value}" for key, value in (key_values or {}).items())
         await remote.cmd_takeImages.set_start(  # type: ignore[attr-defined]
-            nImages=n_images,
+            numImages=n_images,
             expTime=exp_time,
             shutter=shutter,
             sensors=join_list(sensors),

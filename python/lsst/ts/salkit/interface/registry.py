@@ -21,6 +21,7 @@ import typing
 import yaml
 
 from .component_info import ComponentInfo, InterfaceDefinitionError
+from .ts_xml import TS_XML_DIR_ENV_VAR, read_ts_xml_component, ts_xml_dir
 
 #: Environment variable: extra directories of component YAML files,
 #: separated by os.pathsep; searched before the package's own directory.
@@ -87,6 +88,10 @@ def get_component_info(name: str) -> ComponentInfo:
     name : `str`
         SAL component name, e.g. ``Test`` or ``MTArchiver``.
 
+    If ``$LSST_SALKIT_TS_XML_DIR`` names ts_xml's ``sal_interfaces``
+    directory and ts_xml defines the component, it is built from the XML
+    (see `lsst.ts.salkit.interface.ts_xml`); otherwise from its YAML file.
+
     Raises
     ------
     UnknownComponentError
@@ -96,6 +101,12 @@ def get_component_info(name: str) -> ComponentInfo:
     """
     if not name or name == pathlib.Path(GENERICS_FILE_NAME).stem or "/" in name or os.sep in name:
         raise UnknownComponentError(f"{name!r} is not a valid SAL component name")
+    xml_dir = ts_xml_dir()
+    if xml_dir is not None:
+        from_xml = read_ts_xml_component(xml_dir, name)
+        if from_xml is not None:
+            source = f"{xml_dir} (${TS_XML_DIR_ENV_VAR})"
+            return ComponentInfo.from_definitions(name, from_xml, load_generics(), source=source)
     for directory in interface_dirs():
         path = directory / f"{name}.yaml"
         if path.is_file():
