@@ -295,6 +295,19 @@ async def test_stream_reports_new_image_when_created_then_when_complete(store: E
         await asyncio.to_thread(thread.join)
 
 
+async def test_a_newest_first_stream_reports_the_latest_image_first_then_the_others(
+    store: EmulatedDaqStore,
+) -> None:
+    store.create_image("CC_O_20241123_000010", registers=SMALL)  # before the stream: not reported
+    stream = store.stream(newest_first=True)
+    for seq in (11, 12, 13):
+        store.create_image(f"CC_O_20241123_{seq:06d}", registers=SMALL)
+    names = [(await stream.next(timeout=STD_TIMEOUT)).name for _ in range(3)]
+    assert names == ["CC_O_20241123_000013", "CC_O_20241123_000012", "CC_O_20241123_000011"]
+    with pytest.raises(TimeoutError):
+        await stream.next(timeout=0.1)
+
+
 async def test_stream_times_out_with_clear_message(store: EmulatedDaqStore) -> None:
     with pytest.raises(TimeoutError, match="no new image in folder 'raw'"):
         await store.stream().next(timeout=0.1)

@@ -226,6 +226,18 @@ class Catalog:
             )
         return [self._row(r) for r in rows]
 
+    def newest_images_after(self, seq: int, folder: str | None, limit: int = 256) -> list[ImageRow]:
+        """Live images created after catalog sequence number ``seq``, newest first (at most ``limit``)."""
+        where = "seq > ? AND evicted_at IS NULL"
+        params: list[int | str] = [seq]
+        if folder is not None:
+            where += " AND folder = ?"
+            params.append(folder)
+        rows = self.query(
+            f"SELECT {_IMAGE_COLUMNS} FROM images WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit)
+        )
+        return [self._row(r) for r in rows]
+
     def image_by_seq(self, seq: int) -> ImageRow | None:
         """An image (live or evicted) by sequence number."""
         rows = self.query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE seq = ?", (seq,))

@@ -68,27 +68,29 @@ def _check_name(kind: str, value: str) -> None:
 
 
 class EmulatedImageStream(ImageStream):
-    """Stream of new images of an `EmulatedDaqStore`, found by polling its catalog."""
+    """Stream of new images of an `EmulatedDaqStore`, found by polling its catalog.
 
-    def __init__(self, store: EmulatedDaqStore, folder: str | None, poll_interval: float) -> None:
+    Oldest first, or with ``newest_first`` the newest image not yet reported
+    (the camera writer's stream mode: after a burst the latest image comes
+    first, then the others, newest to oldest).
+    """
+
+    def __init__(
+        self, store: EmulatedDaqStore, folder: str | None, poll_interval: float, *, newest_first: bool = False
+    ) -> None:
         self._store = store
         self._folder = folder
         self._poll_interval = poll_interval
+        self._newest_first = newest_first
         self._last_seq = store._catalog.last_seq()
+        self._reported: set[int] = set()
 
     async def next(self, timeout: float | None = None, *, complete: bool = False) -> ImageMetadata:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            rows = self._store._catalog.images_after(self._last_seq, self._folder)
-            if rows:
-                row = rows[0]
-                if not complete or row.metadata.complete:
-                    self._last_seq = row.seq
-                    return row.metadata
-                current = self._store._catalog.image_by_seq(row.seq)
-                if current is not None and current.evicted_at is not None:
-                    self._last_seq = row.seq
-                    continue
+            found = self._newest(complete) if self._newest_first else self._oldest(complete)
+            if found is not None:
+                return found
             if deadline is not None and time.monotonic() >= deadline:
                 where = f"folder {self._folder!r}" if self._folder else "any folder"
                 raise TimeoutError(
@@ -96,6 +98,28 @@ class EmulatedImageStream(ImageStream):
                     f"{self._store.partition!r} within {timeout} s"
                 )
             await asyncio.sleep(self._poll_interval)
+
+    def _oldest(self, complete: bool) -> ImageMetadata | None:
+        while True:
+            rows = self._store._catalog.images_after(self._last_seq, self._folder)
+            if not rows:
+                return None
+            row = rows[0]
+            if not complete or row.metadata.complete:
+                self._last_seq = row.seq
+                return row.metadata
+            current = self._store._catalog.image_by_seq(row.seq)
+            if current is None or current.evicted_at is None:
+                return None  # the oldest is still being written: wait for it
+            self._last_seq = row.seq  # evicted before it was complete: skip it
+
+    def _newest(self, complete: bool) -> ImageMetadata | None:
+        for row in self._store._catalog.newest_images_after(self._last_seq, self._folder):
+            if row.seq in self._reported or (complete and not row.metadata.complete):
+                continue
+            self._reported.add(row.seq)
+            return row.metadata
+        return None
 
 
 class EmulatedDaqStore(DaqStore):
@@ -218,10 +242,10 @@ class EmulatedDaqStore(DaqStore):
             capacity=int(self._catalog.get_setting("capacity") or 0), used=self._catalog.used_bytes()
         )
 
-    def stream(self, folder: str | None = "raw") -> EmulatedImageStream:
+    def stream(self, folder: str | None = "raw", *, newest_first: bool = False) -> EmulatedImageStream:
         if folder is not None:
             self._require_folder(folder)
-        return EmulatedImageStream(self, folder, self.poll_interval)
+        return EmulatedImageStream(self, folder, self.poll_interval, newest_first=newest_first)
 
     # administration ---------------------------------------------------------
     def set_capacity(self, capacity: int) -> None:

@@ -56,7 +56,7 @@ def camera_for_partition(partition: str) -> Camera:
 
 
 class ImageStream(abc.ABC):
-    """New images arriving in a store ("stream mode"), oldest first.
+    """New images arriving in a store ("stream mode"), oldest or newest first.
 
     Only images created after the stream was opened are reported.
     """
@@ -180,8 +180,9 @@ class DaqStore(abc.ABC):
         """Capacity and used space of the store, in bytes."""
 
     @abc.abstractmethod
-    def stream(self, folder: str | None = "raw") -> ImageStream:
-        """Open a stream of the images created from now on (in ``folder``; None = any)."""
+    def stream(self, folder: str | None = "raw", *, newest_first: bool = False) -> ImageStream:
+        """Open a stream of the images created from now on (in ``folder``; None = any);
+        oldest first, or the newest not yet reported first (stream mode)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (database connections ...)."""
