@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from lsst.ts.archiver.camera import LATISS, LSSTCAM
+from lsst.ts.archiver.camera import LATISS, LSSTCAM, LSSTCAM_SERIALS
 from lsst.ts.archiver.fits import (
     Card,
     HeaderServiceFile,
@@ -104,12 +104,28 @@ def test_header_service_only_and_detector_keywords_are_added() -> None:
 
 
 def test_missing_writer_value_is_taken_from_the_header_service() -> None:
-    primary = build(header_service(Card("LSST_NUM", "E2V-CCD250-382")))
-    assert primary.as_dict()["LSST_NUM"] == "E2V-CCD250-382"
+    # DAQVERS is writer-owned, but the metadata of exposure_metadata has none.
+    primary = build(header_service(Card("DAQVERS", "R5-V8.2")))
+    assert primary.as_dict()["DAQVERS"] == "R5-V8.2"
     latiss = build_primary_header(
         LATISS, LATISS.detector(0), exposure_metadata("AT_O_20260315_000051"), None, archiver_version="x"
     )
     assert latiss.as_dict()["LSST_NUM"] == "ITL-3800C-068"
+
+
+@pytest.mark.parametrize("name", ["R01_S00", "R22_S11", "R00_SG1", "R44_SW0"])
+def test_every_lsstcam_file_carries_the_serial_of_its_ccd(name: str) -> None:
+    detector = LSSTCAM.detector(name)
+    primary = build_primary_header(
+        LSSTCAM, detector, exposure_metadata(OBSID), None, archiver_version="x", written_at=TAI_BEGIN
+    )
+    assert primary.as_dict()["LSST_NUM"] == detector.lsst_num == LSSTCAM_SERIALS[name]
+
+
+def test_the_writers_serial_wins_over_a_different_header_service_one() -> None:
+    primary = build(header_service(Card("LSST_NUM", "E2V-CCD250-999")))
+    assert primary.as_dict()["LSST_NUM"] == "E2V-CCD250-382"
+    assert [c.keyword for c in primary.conflicts] == ["LSST_NUM"]
 
 
 def test_hostile_header_service_values_are_sanitized_and_recorded() -> None:

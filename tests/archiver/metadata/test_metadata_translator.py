@@ -87,6 +87,20 @@ def test_latiss_physical_filter_joins_filter_and_grating() -> None:
     assert info.detector_unique_name == "RXX_S00"
 
 
+@pytest.mark.parametrize(
+    ("detector", "serial"),
+    [("R22_S11", "E2V-CCD250-382"), ("R01_S00", "ITL-3800C-083"), ("R44_SW1", "ITL-4400B-007")],
+)
+def test_lsstcam_detector_serial_is_obs_lsst_s(detector: str, serial: str) -> None:
+    info = translate(make_primary_header("LSSTCam", detector=detector))
+    assert info.detector_serial == serial
+
+
+def test_the_typical_comcam_filter_is_one_of_obs_lsst_s_comcam_filters() -> None:
+    info = translate(make_primary_header("LSSTComCam", detector="R22_S11"))
+    assert info.physical_filter in {"u_02", "g_01", "r_03", "i_06", "z_03", "y_04"}
+
+
 def test_calibration_without_pointing_translates() -> None:
     header = make_primary_header("LSSTCam", image_type="BIAS", exposure_time=0.0)
     for key in ("RA", "DEC", "RASTART", "DECSTART", "ROTPA", "AZSTART", "ELSTART"):

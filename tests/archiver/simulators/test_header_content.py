@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from lsst.ts.archiver.camera import LSST_COMCAM, LSSTCAM, UnknownDetectorError
-from lsst.ts.archiver.fits import mjd_from_tai_unix, parse_header_file, render_header_file, tai_unix_to_isot
+from lsst.ts.archiver.camera import LATISS, LSST_COMCAM, LSSTCAM, UnknownDetectorError
+from lsst.ts.archiver.fits import (
+    ExposureMetadata,
+    build_primary_header,
+    mjd_from_tai_unix,
+    parse_header_file,
+    render_header_file,
+    tai_unix_to_isot,
+)
+from lsst.ts.archiver.metadata import translate_primary_header
 from lsst.ts.archiver.simulators import RUBIN_SITE, CollectedImage, SimulatedObservatory, build_header
 
 T0 = 1795500000.0
@@ -110,3 +118,47 @@ def test_rendered_header_parses_back_to_the_same_cards() -> None:
 def test_unknown_detector_is_an_error() -> None:
     with pytest.raises(UnknownDetectorError):
         _header(_image(detectors=["R99_S11"]))
+
+
+def test_comcam_headers_name_filters_obs_lsst_knows_for_comcam() -> None:
+    comcam_filters = {
+        "empty",
+        "unknown",
+        "u_05",
+        "u_02",
+        "u_06",
+        "g_07",
+        "g_01",
+        "r_03",
+        "i_06",
+        "z_03",
+        "z_02",
+        "y_04",
+    }
+    written = set()
+    for group in range(40):
+        header, _, _ = _header(_image(additional={"groupId": f"group{group}"}))
+        primary = {card.keyword: card.value for card in header.primary}
+        written.add(primary["FILTER"])
+        assert "GRATING" not in primary
+    assert written <= comcam_filters and len(written) > 1
+
+
+def test_latiss_headers_have_a_grating_and_translate_to_filter_tilde_grating() -> None:
+    image = _image(name="AT_O_20261123_000007", detectors=["R00_S00"])
+    header, start, _ = _header(image, camera=LATISS)
+    primary = {card.keyword: card.value for card in header.primary}
+    assert (primary["FILTER"], primary["GRATING"], primary["GRATSLOT"]) == (
+        start.physical_filter,
+        start.grating,
+        start.grating_slot,
+    )
+    merged = build_primary_header(
+        LATISS,
+        LATISS.detector(0),
+        ExposureMetadata(obsid=image.name, exptime=15.0, date_beg=T0, date_end=T0 + 15.0),
+        header,
+        archiver_version="x",
+    )
+    observation = translate_primary_header(merged.as_dict(), filename="x.fits")
+    assert observation["physical_filter"] == f"{start.physical_filter}~{start.grating}"

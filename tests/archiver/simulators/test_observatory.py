@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from lsst.ts.archiver.simulators import RUBIN_SITE, SimulatedObservatory, filters_for, local_sidereal_time_deg
+from lsst.ts.archiver.simulators import (
+    RUBIN_SITE,
+    SimulatedObservatory,
+    filters_for,
+    gratings_for,
+    local_sidereal_time_deg,
+)
 
 T0 = 1795500000.0  # a TAI unix time in 2026
 
@@ -51,3 +57,46 @@ def test_latiss_has_its_own_filters() -> None:
     assert SimulatedObservatory("LATISS").state("g", T0, T0).physical_filter in {
         f for f, _ in filters_for("LATISS")
     }
+
+
+# obs_lsst's COMCAM_FILTER_DEFINITIONS (python/lsst/obs/lsst/filters.py) and LATISS gratings.
+OBS_LSST_COMCAM_FILTERS = {
+    "empty",
+    "unknown",
+    "u_05",
+    "u_02",
+    "u_06",
+    "g_07",
+    "g_01",
+    "r_03",
+    "i_06",
+    "z_03",
+    "z_02",
+    "y_04",
+}
+OBS_LSST_LATISS_GRATINGS = {
+    "empty",
+    "unknown",
+    "ronchi90lpmm",
+    "ronchi170lpmm",
+    "holo4_001",
+    "holo4_003",
+    "blue300lpmm_qn1",
+}
+
+
+def test_every_comcam_filter_the_simulator_can_choose_is_in_obs_lsst_s_comcam_list() -> None:
+    names = {name for name, _ in filters_for("LSSTComCam")}
+    assert names <= OBS_LSST_COMCAM_FILTERS
+    assert {band for _, band in filters_for("LSSTComCam")} == set("ugrizy")
+    chosen = {SimulatedObservatory("LSSTComCam").state(f"g{i}", T0, T0).physical_filter for i in range(60)}
+    assert chosen <= OBS_LSST_COMCAM_FILTERS and len(chosen) > 1
+
+
+def test_only_latiss_has_gratings_and_they_are_obs_lsst_s() -> None:
+    assert set(gratings_for("LATISS")) <= OBS_LSST_LATISS_GRATINGS
+    states = [SimulatedObservatory("LATISS").state(f"g{i}", T0, T0) for i in range(40)]
+    assert {s.grating for s in states} <= OBS_LSST_LATISS_GRATINGS and len({s.grating for s in states}) > 1
+    for camera_name in ("LSSTComCam", "LSSTCam"):
+        assert gratings_for(camera_name) == ()
+        assert SimulatedObservatory(camera_name).state("g", T0, T0).grating is None

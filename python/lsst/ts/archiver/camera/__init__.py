@@ -42,6 +42,12 @@ from .errors import (
     UnknownDetectorError,
     UnknownRebError,
 )
+from .filters import (
+    COMCAM_FILTER_BANDS,
+    COMCAM_ON_SKY_FILTERS,
+    LATISS_GRATINGS,
+    LSSTCAM_FILTER_BANDS,
+)
 from .image_name import (
     CAMERA_CODES,
     CONTROLLERS,
@@ -76,6 +82,11 @@ from .reb import (
 from .section import (
     Section,
 )
+from .serials import (
+    COMCAM_SERIALS,
+    LATISS_SERIAL,
+    LSSTCAM_SERIALS,
+)
 
 __all__ = [
     "Amplifier",
@@ -83,6 +94,9 @@ __all__ = [
     "BOARD_NAMES",
     "CAMERAS",
     "CAMERA_CODES",
+    "COMCAM_FILTER_BANDS",
+    "COMCAM_ON_SKY_FILTERS",
+    "COMCAM_SERIALS",
     "CONTROLLERS",
     "Camera",
     "CameraModelError",
@@ -99,11 +113,15 @@ __all__ = [
     "InvalidSectionError",
     "KeyValueError",
     "LATISS",
+    "LATISS_GRATINGS",
+    "LATISS_SERIAL",
     "LSSTCAM",
     "LSSTCAM_CORNER_RAFTS",
     "LSSTCAM_E2V_RAFTS",
+    "LSSTCAM_FILTER_BANDS",
     "LSSTCAM_ITL_RAFTS",
     "LSSTCAM_SCIENCE_RAFTS",
+    "LSSTCAM_SERIALS",
     "LSST_COMCAM",
     "Reb",
     "RebKind",

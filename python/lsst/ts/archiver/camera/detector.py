@@ -45,8 +45,10 @@ class Detector:
     location : `DaqLocation`
         The REB that reads this detector.
     lsst_num : `str` or `None`
-        LSST serial (``LSST_NUM``) where it is fixed by obs_lsst (ComCam,
-        LATISS); None where the camera model does not carry it.
+        LSST serial of the CCD (``LSST_NUM``), as obs_lsst's camera
+        description gives it; every detector of the three cameras has one
+        (`~lsst.ts.archiver.camera.serials`). None only for a detector built
+        outside those cameras.
     """
 
     id: int

@@ -4,6 +4,7 @@ Detector numbers follow obs_lsst exactly: LSSTCam science rafts are
 numbered in the order of `LSSTCAM_SCIENCE_RAFTS` with ``9 k + 3 i + j`` for
 slot ``Sij``, corner rafts get 189-204 (``SG0, SG1, SW0, SW1`` per raft in
 the order R00, R04, R40, R44); ComCam's R22 slots are 0-8; LATISS is 0.
+Every detector carries its obs_lsst serial (``LSST_NUM``, `serials`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ __all__ = [
     "get_camera",
 ]
 
+from collections.abc import Mapping
+
 from .amplifier import E2V_LAYOUT, ITL_LAYOUT, AmplifierLayout, make_amplifiers
 from .detector import Detector, DetectorPurpose
 from .errors import UnknownCameraError
 from .location import DaqLocation, RebKind
 from .model import Camera
 from .reb import Reb
+from .serials import COMCAM_SERIALS, LATISS_SERIAL, LSSTCAM_SERIALS
 
 LSSTCAM_SCIENCE_RAFTS: tuple[str, ...] = (
     "R01", "R02", "R03",
@@ -48,19 +52,6 @@ LSSTCAM_CORNER_RAFTS: tuple[str, ...] = ("R00", "R04", "R40", "R44")
 _SCIENCE_SLOTS = tuple(f"S{i}{j}" for i in range(3) for j in range(3))
 _CORNER_SLOTS = ("SG0", "SG1", "SW0", "SW1")
 
-_COMCAM_SERIALS = {
-    "S00": "ITL-3800C-229",
-    "S01": "ITL-3800C-251",
-    "S02": "ITL-3800C-215",
-    "S10": "ITL-3800C-326",
-    "S11": "ITL-3800C-283",
-    "S12": "ITL-3800C-243",
-    "S20": "ITL-3800C-319",
-    "S21": "ITL-3800C-209",
-    "S22": "ITL-3800C-206",
-}
-_LATISS_SERIAL = "ITL-3800C-068"
-
 
 def _bay(raft: str) -> int:
     return int(raft[1:])
@@ -72,8 +63,8 @@ def _ccd(
     sensor: str,
     layout: AmplifierLayout,
     location: DaqLocation,
+    lsst_num: str,
     purpose: DetectorPurpose = DetectorPurpose.SCIENCE,
-    lsst_num: str | None = None,
 ) -> Detector:
     wavefront = purpose is DetectorPurpose.WAVEFRONT
     if wavefront:
@@ -94,19 +85,14 @@ def _ccd(
     )
 
 
-def _science_rebs(
-    raft: str, first_id: int, layout: AmplifierLayout, serials: dict[str, str] | None = None
-) -> list[Reb]:
+def _science_rebs(raft: str, first_id: int, layout: AmplifierLayout, serials: Mapping[str, str]) -> list[Reb]:
     rebs = []
     for board in range(3):
         location = DaqLocation(_bay(raft), board)
         detectors = []
         for j in range(3):
             sensor = f"S{board}{j}"
-            lsst_num = serials.get(sensor) if serials else None
-            detectors.append(
-                _ccd(first_id + 3 * board + j, raft, sensor, layout, location, lsst_num=lsst_num)
-            )
+            detectors.append(_ccd(first_id + 3 * board + j, raft, sensor, layout, location, serials[sensor]))
         rebs.append(Reb(location, RebKind.SCIENCE, tuple(detectors)))
     return rebs
 
@@ -116,11 +102,27 @@ def _corner_rebs(raft: str, first_id: int) -> list[Reb]:
     wf_location = DaqLocation(bay, 0)
     guide_location = DaqLocation(bay, 1)
     sg0, sg1 = (
-        _ccd(first_id + k, raft, f"SG{k}", ITL_LAYOUT, guide_location, DetectorPurpose.GUIDER)
+        _ccd(
+            first_id + k,
+            raft,
+            f"SG{k}",
+            ITL_LAYOUT,
+            guide_location,
+            LSSTCAM_SERIALS[f"{raft}_SG{k}"],
+            DetectorPurpose.GUIDER,
+        )
         for k in range(2)
     )
     sw0, sw1 = (
-        _ccd(first_id + 2 + k, raft, f"SW{k}", ITL_LAYOUT, wf_location, DetectorPurpose.WAVEFRONT)
+        _ccd(
+            first_id + 2 + k,
+            raft,
+            f"SW{k}",
+            ITL_LAYOUT,
+            wf_location,
+            LSSTCAM_SERIALS[f"{raft}_SW{k}"],
+            DetectorPurpose.WAVEFRONT,
+        )
         for k in range(2)
     )
     return [
@@ -133,7 +135,8 @@ def _build_lsstcam() -> Camera:
     rebs: list[Reb] = []
     for k, raft in enumerate(LSSTCAM_SCIENCE_RAFTS):
         layout = ITL_LAYOUT if raft in LSSTCAM_ITL_RAFTS else E2V_LAYOUT
-        rebs.extend(_science_rebs(raft, 9 * k, layout))
+        serials = {key[4:]: serial for key, serial in LSSTCAM_SERIALS.items() if key.startswith(f"{raft}_")}
+        rebs.extend(_science_rebs(raft, 9 * k, layout, serials))
     for k, raft in enumerate(LSSTCAM_CORNER_RAFTS):
         rebs.extend(_corner_rebs(raft, 189 + 4 * k))
     rebs.sort(key=lambda r: r.location)
@@ -164,13 +167,13 @@ def _build_comcam() -> Camera:
         platform="comcam",
         telescope="Simonyi Survey Telescope",
         telemetry_slots=9,
-        rebs=tuple(_science_rebs("R22", 0, ITL_LAYOUT, _COMCAM_SERIALS)),
+        rebs=tuple(_science_rebs("R22", 0, ITL_LAYOUT, COMCAM_SERIALS)),
     )
 
 
 def _build_latiss() -> Camera:
     location = DaqLocation(0, 0)
-    ccd = _ccd(0, "R00", "S00", ITL_LAYOUT, location, lsst_num=_LATISS_SERIAL)
+    ccd = _ccd(0, "R00", "S00", ITL_LAYOUT, location, LATISS_SERIAL)
     return Camera(
         name="LATISS",
         instrume="LATISS",

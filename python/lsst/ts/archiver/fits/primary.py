@@ -25,11 +25,18 @@ When there is no usable header file (missing, late, corrupt, or its
 metadata cannot be translated: the caller's policy decides), the file is
 written from the writer's metadata alone and marked with
 ``HDRSRC = 'Archiver'`` plus ``HDRNOTE`` saying why.
+
+Some keywords a camera's raw files always carry although the Archiver cannot
+know their value (`CAMERA_DEFAULT_KEYWORDS`: LATISS's ``GRATING``, which
+obs_lsst joins with ``FILTER`` into the physical filter ``FILTER~GRATING``)
+get a default when neither side gives a value; a Header Service value always
+replaces it, without a conflict.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CAMERA_DEFAULT_KEYWORDS",
     "ExposureMetadata",
     "HEADER_VERSION",
     "HeaderSource",
@@ -83,6 +90,18 @@ WRITER_OWNED_KEYWORDS = frozenset(
 )  # fmt: skip
 """Keywords for which the writer's value wins over the Header Service's."""
 
+
+CAMERA_DEFAULT_KEYWORDS: Mapping[str, tuple[Card, ...]] = {
+    "LATISS": (Card("GRATING", "empty", "Disperser (Archiver default: no Header Service value)"),),
+}
+"""Per camera (Butler instrument name), the cards written when neither the
+Archiver's metadata nor the Header Service gives the keyword a value.
+
+LATISS's ``GRATING`` is the spectrograph's, which only the Header Service
+reads. Without the keyword obs_lsst's translator calls the grating
+``unknown`` while ours assumes ``empty``, so the same file would get two
+physical filters; with it both read ``<FILTER>~empty``, which the LATISS
+Butler instrument registers for its filters."""
 
 _PROVENANCE_KEYWORDS = frozenset({"HDRSRC", "HDRNOTE", "LONGSTRN"})
 """Only the writer says where the metadata came from."""
@@ -315,6 +334,17 @@ def writer_primary_cards(
     return cards
 
 
+def _add_camera_defaults(camera: Camera, merged: dict[str, Card], order: list[str]) -> None:
+    """Give each of the camera's `CAMERA_DEFAULT_KEYWORDS` missing or blank in ``merged`` its default."""
+    for default in CAMERA_DEFAULT_KEYWORDS.get(camera.name, ()):
+        current = merged.get(default.keyword)
+        if current is None:
+            order.append(default.keyword)
+        elif not (isinstance(current.value, str) and not current.value.strip()):
+            continue
+        merged[default.keyword] = default
+
+
 def _same(a: CardValue, b: CardValue) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
@@ -512,10 +542,12 @@ def build_primary_header(
             if not writer_wins:
                 merged[card.keyword] = Card(card.keyword, card.value, card.comment or mine.comment)
         _align_time_groups(merged, {c.keyword for c in theirs.cards})
+        _add_camera_defaults(camera, merged, order)
         merged["HDRSRC"] = Card("HDRSRC", source.value, "Source of the exposure metadata")
         order.append("HDRSRC")
     else:
         source = HeaderSource.ARCHIVER
+        _add_camera_defaults(camera, merged, order)
         merged["HDRSRC"] = Card("HDRSRC", source.value, "No Header Service header: Archiver metadata only")
         order.append("HDRSRC")
         note_list.insert(0, header_problem or "no header file")

@@ -77,6 +77,15 @@ def _primary(
     name = ImageName.parse(image.name)
     date_end = image.date_end if image.date_end is not None else image.date_beg + image.exposure_time
     extra = image.additional
+    # LATISS: obs_lsst's physical filter is FILTER~GRATING.
+    grating = (
+        [
+            Card("GRATING", start.grating, "Name of the disperser"),
+            Card("GRATSLOT", start.grating_slot, "Slot of the disperser"),
+        ]
+        if start.grating is not None
+        else []
+    )
     cards = [
         Card("TELESCOP", camera.telescope, "Telescope name"),
         Card("INSTRUME", camera.instrume, "Instrument"),
@@ -130,6 +139,7 @@ def _primary(
         Card("FILTER", start.physical_filter, "Name of the filter"),
         Card("FILTBAND", start.band, "Band of the filter"),
         Card("FILTSLOT", start.filter_slot, "Slot of the filter"),
+        *grating,
         Card("DOMEAZ", start.dome_azimuth, "Dome azimuth (deg)"),
         Card("VIGNETTE", start.vignetted, "Vignetting by the dome"),
         Card("AIRTEMP", start.air_temperature, "Outside air temperature (degC)"),

@@ -15,6 +15,7 @@ __all__ = [
     "SimulatedObservatory",
     "Site",
     "filters_for",
+    "gratings_for",
     "local_sidereal_time_deg",
 ]
 
@@ -22,6 +23,8 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass
+
+from ..camera import COMCAM_FILTER_BANDS, COMCAM_ON_SKY_FILTERS, LSSTCAM_FILTER_BANDS
 
 _J2000_UNIX_UTC = 946728000.0  # 2000-01-01T12:00:00 UTC as unix seconds
 _TAI_MINUS_UTC = 37.0
@@ -39,15 +42,30 @@ class Site:
 RUBIN_SITE = Site(longitude=-70.749417, latitude=-30.244639, elevation=2663.0)
 """Cerro Pachón, as in the raw headers (``OBS-LONG``, ``OBS-LAT``, ``OBS-ELEV``)."""
 
+# The filters in the beam, by obs_lsst's names (`lsst.ts.archiver.camera.filters`).
 _FILTERS: dict[str, tuple[tuple[str, str], ...]] = {
     "LATISS": (("SDSSr_65mm", "r"), ("SDSSg_65mm", "g"), ("SDSSi_65mm", "i"), ("empty", "white")),
-    "default": (("u_24", "u"), ("g_6", "g"), ("r_57", "r"), ("i_39", "i"), ("z_20", "z"), ("y_10", "y")),
+    "LSSTComCam": tuple((name, COMCAM_FILTER_BANDS[name]) for name in COMCAM_ON_SKY_FILTERS),
+    "default": tuple(
+        (name, LSSTCAM_FILTER_BANDS[name]) for name in ("u_24", "g_6", "r_57", "i_39", "z_20", "y_10")
+    ),
+}
+
+# LATISS's dispersers in the simulated grating wheel (a subset of
+# `lsst.ts.archiver.camera.LATISS_GRATINGS`); the other cameras have none.
+_GRATINGS: dict[str, tuple[str, ...]] = {
+    "LATISS": ("empty", "holo4_003", "blue300lpmm_qn1", "ronchi170lpmm"),
 }
 
 
 def filters_for(camera_name: str) -> tuple[tuple[str, str], ...]:
     """(physical filter, band) pairs a camera can have in the beam."""
     return _FILTERS.get(camera_name, _FILTERS["default"])
+
+
+def gratings_for(camera_name: str) -> tuple[str, ...]:
+    """Gratings (``GRATING``) a camera can have in the beam; empty if it has no grating wheel."""
+    return _GRATINGS.get(camera_name, ())
 
 
 def local_sidereal_time_deg(tai_unix: float, longitude: float) -> float:
@@ -75,6 +93,8 @@ class ObservatoryState:
     physical_filter: str
     band: str
     filter_slot: int
+    grating: str | None
+    grating_slot: int | None
     focus_z: float
     dome_azimuth: float
     vignetted: str
@@ -104,7 +124,7 @@ class SimulatedObservatory:
     ----------
     camera_name : `str`
         Butler instrument name (``LATISS``, ``LSSTComCam``, ``LSSTCam``);
-        chooses the filter set.
+        chooses the filter set (and LATISS's gratings).
     seed : `int`
         Random seed.
     site : `Site`
@@ -116,6 +136,7 @@ class SimulatedObservatory:
         self.seed = seed
         self.site = site
         self._filters = filters_for(camera_name)
+        self._gratings = gratings_for(camera_name)
 
     def _rng(self, group_id: str) -> random.Random:
         digest = hashlib.blake2b(f"{self.seed}/{group_id}".encode(), digest_size=8).digest()
@@ -143,6 +164,8 @@ class SimulatedObservatory:
         airmass = 1.0 / math.sin(math.radians(max(elevation, 5.0)))
         slot = rng.randrange(len(self._filters))
         physical_filter, band = self._filters[slot]
+        grating_slot = rng.randrange(len(self._gratings)) if self._gratings else None
+        grating = self._gratings[grating_slot] if grating_slot is not None else None
         hours = (tai_unix - group_start) / 3600.0
         return ObservatoryState(
             ra=ra,
@@ -156,6 +179,8 @@ class SimulatedObservatory:
             physical_filter=physical_filter,
             band=band,
             filter_slot=slot,
+            grating=grating,
+            grating_slot=grating_slot,
             focus_z=round(rng.uniform(-0.05, 0.05), 4),
             dome_azimuth=azimuth,
             vignetted="NO",
