@@ -14,6 +14,8 @@ __all__ = [
     "ArchiverConfigError",
     "CaptureSettings",
     "CatchUpSettings",
+    "TriggerMode",
+    "TriggerSettings",
     "CleanupSettings",
     "DaqSettings",
     "FitsSettings",
@@ -23,6 +25,7 @@ __all__ = [
 ]
 
 import dataclasses
+import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -209,6 +212,31 @@ class CatchUpSettings:
     """Seconds after which an unfinished image with nothing failed is taken by catch-up."""
 
 
+class TriggerMode(enum.StrEnum):
+    """What starts the capture of a new image (``trigger.mode``)."""
+
+    EVENT = "event"
+    """The camera's ``endOfImageTelemetry``."""
+    STREAM = "stream"
+    """The DAQ store's stream of new images, without camera events."""
+    BOTH = "both"
+    """Either, deduplicated by image name."""
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    """What starts the capture of a new image (``trigger``)."""
+
+    mode: TriggerMode = TriggerMode.EVENT
+    event_grace: float = 2.0
+    """With ``both``: seconds the stream leaves a new image to the camera's event."""
+
+    @property
+    def streams(self) -> bool:
+        """Does the DAQ stream start images?"""
+        return self.mode is not TriggerMode.EVENT
+
+
 @dataclass(frozen=True)
 class ArchiverConfig:
     """The whole configuration of one Archiver, typed and immutable."""
@@ -226,6 +254,7 @@ class ArchiverConfig:
     capture: CaptureSettings
     cleanup: CleanupSettings
     catch_up: CatchUpSettings
+    trigger: TriggerSettings = TriggerSettings()
 
     @classmethod
     def from_validated(cls, config: Any, camera: Camera) -> ArchiverConfig:
@@ -288,6 +317,10 @@ class ArchiverConfig:
                 interval=float(catch_up["interval"]),
                 concurrency=int(catch_up["concurrency"]),
                 stale_after=float(catch_up["stale_after"]),
+            ),
+            trigger=TriggerSettings(
+                mode=TriggerMode(values["trigger"]["mode"]),
+                event_grace=float(values["trigger"]["event_grace"]),
             ),
         )
 

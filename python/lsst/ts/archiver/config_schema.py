@@ -30,8 +30,27 @@ description: >-
   Relative paths are resolved against the CSC's working directory.
 type: object
 additionalProperties: false
-required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, capture, cleanup, catch_up]
+required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, capture, cleanup, catch_up, trigger]
 properties:
+  trigger:
+    description: >-
+      What starts the capture of a new image: the camera's endOfImageTelemetry
+      event (event), the DAQ store's stream of new images without camera events
+      (stream: the camera writer's mode, for engineering images taken under
+      camera control), or both (deduplicated by image name).
+    type: object
+    additionalProperties: false
+    required: [mode, event_grace]
+    properties:
+      mode:
+        type: string
+        enum: [event, stream, both]
+      event_grace:
+        description: >-
+          With mode both: seconds the stream leaves a new complete image to the
+          camera's event (which carries its metadata) before starting it itself.
+        type: number
+        minimum: 0
   daq:
     description: Where the camera's images are read from.
     type: object

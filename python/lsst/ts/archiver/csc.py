@@ -29,13 +29,13 @@ from lsst.ts import salkit
 from . import __version__
 from .camera import Camera, ImageName, InvalidImageNameError, get_camera
 from .catch_up import ArchiveInventory, CatchUpScheduler, DayObsRange, DayObsRangeError, plan_summary
-from .config import ArchiverConfig, ArchiverConfigError
+from .config import ArchiverConfig, ArchiverConfigError, TriggerMode
 from .config_schema import CONFIG_SCHEMA
 from .error_codes import ArchiverFault, ErrorCode
 from .health import HealthMonitor
 from .ledger import LedgerError, LedgerRunner
 from .maintenance import MaintenanceLoop
-from .pipeline import ArchiveRefusedError, CommandTrigger, HeaderTracker, LiveTrigger
+from .pipeline import ArchiveRefusedError, CommandTrigger, HeaderTracker, LiveTrigger, StreamTrigger
 from .recovery import ImageRecovery, RetryRefusedError
 from .reporting import ArchiverReporter
 from .runtime import ArchiverRuntime
@@ -99,6 +99,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._catch_up: CatchUpScheduler | None = None
         self._recovery: ImageRecovery | None = None
         self._live_trigger: LiveTrigger | None = None
+        self._stream_trigger: StreamTrigger | None = None
         self._command_trigger: CommandTrigger | None = None
         self._open_fault: ArchiverFault | None = None
         self._background: set[asyncio.Task[typing.Any]] = set()
@@ -250,7 +251,20 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             create_store=bool(self.simulation_mode),
         )
         self.runtime = runtime
-        self._live_trigger = LiveTrigger(self.camera, runtime.pipeline, runtime.runner, self.log)
+        self._live_trigger = LiveTrigger(
+            self.camera, runtime.pipeline, runtime.runner, self.log, with_stream=config.trigger.streams
+        )
+        if config.trigger.streams:
+            grace = config.trigger.event_grace if config.trigger.mode is TriggerMode.BOTH else 0.0
+            self._stream_trigger = StreamTrigger(
+                self.camera,
+                runtime.store,
+                config.daq.folder,
+                runtime.pipeline,
+                runtime.runner,
+                event_grace=grace,
+                log=self.log,
+            )
         self._command_trigger = CommandTrigger(self.camera, runtime.pipeline, runtime.runner)
         self._recovery = ImageRecovery(
             self.camera, runtime.pipeline, runtime.delivery, runtime.runner, log=self.log
@@ -310,9 +324,13 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             self.log.info(f"Resuming {len(resumed)} unfinished image(s): {', '.join(resumed[:10])}")
         if self._catch_up is not None and self.runtime.config.catch_up.continuous:
             self._catch_up.start_continuous()
+        if self._stream_trigger is not None:
+            self._stream_trigger.start()
 
     async def _stop_running(self) -> None:
-        """Leaving ENABLED: stop catch-up, capture and delivery (the ledger keeps what is left)."""
+        """Leaving ENABLED: stop stream mode, catch-up, capture and delivery (the ledger keeps what is left)."""
+        if self._stream_trigger is not None:
+            await self._stream_trigger.stop()
         if self._catch_up is not None:
             await self._catch_up.stop()
         if self.runtime is not None:
@@ -324,6 +342,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             if loop is not None:
                 await loop.stop()
         self._health = self._maintenance = self._catch_up = self._live_trigger = None
+        self._stream_trigger = None
         self._command_trigger = None
         self._recovery = None
         runtime, self.runtime = self.runtime, None
@@ -347,6 +366,9 @@ class ArchiverCsc(salkit.ConfigurableCsc):
 
     async def _end_of_image_callback(self, data: typing.Any) -> None:
         start_integration = self._start_integration.pop(data.imageName, None)
+        if self.config is not None and self.config.trigger.mode is TriggerMode.STREAM:
+            self.log.debug(f"endOfImageTelemetry for {data.imageName} ignored: trigger.mode is stream")
+            return
         trigger = self._live_trigger
         if trigger is None:
             self.log.warning(

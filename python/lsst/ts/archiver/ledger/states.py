@@ -20,6 +20,8 @@ class Trigger(enum.Enum):
     """The ``archiveImage`` command."""
     CATCH_UP = "catch-up"
     """Found in the DAQ catalog but not archived (``catchUp``)."""
+    STREAM = "stream"
+    """A new image in the DAQ store's stream, without camera events (stream mode)."""
 
 
 class CaptureState(enum.Enum):

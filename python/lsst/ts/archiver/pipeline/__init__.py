@@ -15,4 +15,5 @@ from .camera_events import *  # noqa: F403
 from .headers import *  # noqa: F403
 from .image_pipeline import *  # noqa: F403
 from .late_header import *  # noqa: F403
+from .stream_trigger import *  # noqa: F403
 from .triggers import *  # noqa: F403

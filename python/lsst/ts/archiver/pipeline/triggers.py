@@ -35,15 +35,25 @@ class LiveTrigger:
         The ledger (duplicates are images it already has).
     log : `logging.Logger`
         The CSC's logger.
+    with_stream : `bool`, optional
+        Stream mode runs too (``trigger.mode: both``): an image it already
+        started is no surprise (logged at INFO, not as a duplicate).
     """
 
     def __init__(
-        self, camera: Camera, pipeline: ImagePipeline, runner: LedgerRunner, log: logging.Logger
+        self,
+        camera: Camera,
+        pipeline: ImagePipeline,
+        runner: LedgerRunner,
+        log: logging.Logger,
+        *,
+        with_stream: bool = False,
     ) -> None:
         self.camera = camera
         self.pipeline = pipeline
         self.runner = runner
         self.log = log
+        self.with_stream = with_stream
 
     async def end_of_image(self, end_of_image: Any, start_integration: Any | None, *, enabled: bool) -> bool:
         """Handle one ``endOfImageTelemetry`` sample.
@@ -85,7 +95,12 @@ class LiveTrigger:
         except LedgerError as e:
             raise ArchiverFault(ErrorCode.LEDGER_UNAVAILABLE, f"Ledger unavailable: {e}") from e
         if known or self.pipeline.is_active(obsid):
-            self.log.warning(f"Duplicate endOfImageTelemetry for {obsid} (already in the ledger); ignored")
+            if self.with_stream:
+                self.log.info(f"endOfImageTelemetry for {obsid}: already started (from the DAQ stream)")
+            else:
+                self.log.warning(
+                    f"Duplicate endOfImageTelemetry for {obsid} (already in the ledger); ignored"
+                )
             return False
         if enabled:
             self.pipeline.start_image(obsid, trigger=Trigger.LIVE, metadata=metadata, wait_for_header=True)

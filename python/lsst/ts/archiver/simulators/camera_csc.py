@@ -25,6 +25,7 @@ __all__ = [
 
 import argparse
 import asyncio
+import collections
 import os
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -102,6 +103,10 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         Byte budget of the DAQ store (None: keep the stored one).
     write_processes : `int`
         Write the sources with this many processes (0: one thread).
+    image_events : `bool`
+        Write the image events (``startIntegration`` ... ``endOfImageTelemetry``).
+        False: images taken under camera control, with no OCS events (the
+        Archiver finds them only in stream mode or by catch-up).
     initial_state : `salkit.State`
         Initial summary state.
     check_if_duplicate : `bool`
@@ -128,6 +133,7 @@ class CameraSimulatorCsc(salkit.BaseCsc):
         state_file: str | os.PathLike[str] | None = None,
         daq_capacity: int | None = None,
         write_processes: int = 0,
+        image_events: bool = True,
         initial_state: salkit.State = salkit.State.STANDBY,
         check_if_duplicate: bool = False,
         simulation_mode: int = 0,
@@ -155,6 +161,9 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             if state_file is not None
             else Path(daq_root) / self.camera.partition / f"{name}_image_numbers.json"
         )
+        self.image_events = image_events
+        self.taken: collections.deque[str] = collections.deque(maxlen=1000)
+        """Names of the images taken, oldest first (the last 1000)."""
         self._sequence_task: asyncio.Task[None] | None = None
         self._days_checked: set[int] = set()
         self._end_telemetry_tasks: set[asyncio.Task[None]] = set()
@@ -303,6 +312,7 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             existing = await self.daq_writer.names_since(day_obs_bounds(day_obs)[0])
             self._days_checked.add(day_obs)
         name = self.image_counter.allocate(self.camera.camera_code, self.controller, day_obs, existing)
+        self.taken.append(str(name))
         identity = ImageIdentity(
             name=name,
             images_in_sequence=n_images,
@@ -310,18 +320,28 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             additional=extra,
             acquisition_start=acquisition_start,
         ).event_fields()
-        await self.evt_startIntegration.set_write(  # type: ignore[attr-defined]
-            **identity, exposureTime=exp_time, mode="normal", timeout=exp_time, force_output=True
+        await self._image_event(
+            "startIntegration",
+            **identity,
+            exposureTime=exp_time,
+            mode="normal",
+            timeout=exp_time,
+            force_output=True,
         )
         await asyncio.sleep(exp_time)
         end_integration = salkit.current_tai()
         image = await self.daq_writer.trigger(
             str(name), locations, annotation=annotation, timestamp=end_integration
         )
-        await self.evt_startReadout.set_write(  # type: ignore[attr-defined]
-            **identity, exposureTime=exp_time, timestampStartOfReadout=end_integration, force_output=True
+        await self._image_event(
+            "startReadout",
+            **identity,
+            exposureTime=exp_time,
+            timestampStartOfReadout=end_integration,
+            force_output=True,
         )
-        await self.evt_imageReadoutParameters.set_write(  # type: ignore[attr-defined]
+        await self._image_event(
+            "imageReadoutParameters",
             **readout_parameters(
                 str(name),
                 detectors,
@@ -336,8 +356,12 @@ class CameraSimulatorCsc(salkit.BaseCsc):
             self.daq_writer.write_sources(str(name), locations), asyncio.sleep(self.scaled_readout_time)
         )
         end_readout = salkit.current_tai()
-        await self.evt_endReadout.set_write(  # type: ignore[attr-defined]
-            **identity, requestedExposureTime=exp_time, timestampEndOfReadout=end_readout, force_output=True
+        await self._image_event(
+            "endReadout",
+            **identity,
+            requestedExposureTime=exp_time,
+            timestampEndOfReadout=end_readout,
+            force_output=True,
         )
         end_fields = dict(
             identity,
@@ -356,9 +380,14 @@ class CameraSimulatorCsc(salkit.BaseCsc):
 
     async def _write_end_of_image_telemetry(self, fields: dict[str, typing.Any]) -> None:
         await asyncio.sleep(self.end_telemetry_delay)
-        await self.evt_endOfImageTelemetry.set_write(**fields, force_output=True)  # type: ignore[attr-defined]
+        await self._image_event("endOfImageTelemetry", **fields, force_output=True)
 
     # --- helpers ------------------------------------------------------------------
+
+    async def _image_event(self, name: str, **fields: typing.Any) -> None:
+        """Write an image event, unless `image_events` is False."""
+        if self.image_events:
+            await getattr(self, f"evt_{name}").set_write(**fields)
 
     def _detectors_from_names(self, names: Iterable[str]) -> list[Detector]:
         detectors = [self.camera.detector(name.strip()) for name in names if name.strip()]

@@ -129,7 +129,8 @@ class SimulatedSystem:
         -------
         names : `list` [`str`]
             The image names, in order (every ``endOfImageTelemetry`` has
-            been published when this returns).
+            been published when this returns; without image events, every
+            image is complete in the DAQ store).
 
         Raises
         ------
@@ -149,6 +150,8 @@ class SimulatedSystem:
             obsNote=obs_note,
             timeout=timeout,
         )
+        if not self.camera_csc.image_events:  # the command ends when the last image is read out
+            return list(self.camera_csc.taken)[-n_images:]
         names: list[str] = []
         while len(names) < n_images:
             data = await topic.next(flush=False, timeout=timeout)
@@ -193,6 +196,7 @@ async def start_simulated_system(
     controller: str = "O",
     seed: int = 0,
     write_processes: int = 0,
+    image_events: bool = True,
     initial_state: salkit.State = salkit.State.ENABLED,
 ) -> SimulatedSystem:
     """Start a camera simulator, its DAQ emulator and its Header Service simulator.
@@ -223,6 +227,9 @@ async def start_simulated_system(
         Seed of the simulated observatory.
     write_processes : `int`
         Processes writing DAQ sources (0: one thread in this process).
+    image_events : `bool`, optional
+        False: the camera writes no image events (engineering images under
+        camera control; see `CameraSimulatorCsc`).
     initial_state : `salkit.State`
         State both CSCs go to.
 
@@ -244,6 +251,7 @@ async def start_simulated_system(
         time_scale=time_scale,
         pixel_generator=pixel_generator,
         write_processes=write_processes,
+        image_events=image_events,
         initial_state=initial_state,
     )
     try:
