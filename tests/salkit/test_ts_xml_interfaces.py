@@ -1,4 +1,4 @@
-"""ts_xml fidelity: the bundled camera and Header Service interfaces have ts_xml's
+"""ts_xml fidelity: the bundled camera, Header Service and OODS interfaces have ts_xml's
 fields (names, types, order, counts, units), and with ``$LSST_SALKIT_TS_XML_DIR``
 set, components are built from ts_xml's XML, descriptions included.
 
@@ -95,6 +95,19 @@ def camera_topics(ccds: int) -> dict[str, dict[str, list[Field]]]:
     }
 
 
+OODS_TOPICS: dict[str, dict[str, list[Field]]] = {
+    "events": {
+        "imageInOODS": [
+            ("camera", "string", 1, "unitless"),
+            ("obsid", "string", 1, "unitless"),
+            ("raft", "string", 1, "unitless"),
+            ("sensor", "string", 1, "unitless"),
+            ("statusCode", "long", 1, "unitless"),
+            ("description", "string", 1, "unitless"),
+        ],
+    },
+}
+
 CAMERA_GENERICS = ["csc", "command_enterControl", "configurable", "logevent_largeFileObjectAvailable"]
 HEADER_SERVICE_GENERICS = ["csc", "logevent_largeFileObjectAvailable"]
 
@@ -105,6 +118,9 @@ TS_XML: dict[str, tuple[list[str], dict[str, dict[str, list[Field]]]]] = {
     "ATHeaderService": (HEADER_SERVICE_GENERICS, {}),
     "CCHeaderService": (HEADER_SERVICE_GENERICS, {}),
     "MTHeaderService": (HEADER_SERVICE_GENERICS, {}),
+    "ATOODS": (["csc"], OODS_TOPICS),
+    "CCOODS": (["csc"], OODS_TOPICS),
+    "MTOODS": (["csc"], OODS_TOPICS),
 }
 
 _FILES = {"commands": ("Commands", "SALCommand", "command"), "events": ("Events", "SALEvent", "logevent")}

@@ -255,6 +255,8 @@ class ArchiverConfig:
     cleanup: CleanupSettings
     catch_up: CatchUpSettings
     trigger: TriggerSettings = TriggerSettings()
+    oods_face: bool = False
+    """Also run as the camera's ``<X>OODS`` component."""
 
     @classmethod
     def from_validated(cls, config: Any, camera: Camera) -> ArchiverConfig:
@@ -322,6 +324,7 @@ class ArchiverConfig:
                 mode=TriggerMode(values["trigger"]["mode"]),
                 event_grace=float(values["trigger"]["event_grace"]),
             ),
+            oods_face=bool(values["oods_face"]["enabled"]),
         )
 
     @property

@@ -30,8 +30,20 @@ description: >-
   Relative paths are resolved against the CSC's working directory.
 type: object
 additionalProperties: false
-required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, capture, cleanup, catch_up, trigger]
+required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, capture, cleanup, catch_up, trigger, oods_face]
 properties:
+  oods_face:
+    description: >-
+      Also run as the camera's OODS component (ATOODS, CCOODS, MTOODS), writing
+      imageInOODS per file with ts_xml's fields as ctrl_oods does, so scripts that
+      wait on the OODS see the Archiver's ingests. Enable it only where no
+      ctrl_oods CSC of that name runs.
+    type: object
+    additionalProperties: false
+    required: [enabled]
+    properties:
+      enabled:
+        type: boolean
   trigger:
     description: >-
       What starts the capture of a new image: the camera's endOfImageTelemetry

@@ -35,6 +35,7 @@ from .error_codes import ArchiverFault, ErrorCode
 from .health import HealthMonitor
 from .ledger import LedgerError, LedgerRunner
 from .maintenance import MaintenanceLoop
+from .oods_face import OodsFace
 from .pipeline import ArchiveRefusedError, CommandTrigger, HeaderTracker, LiveTrigger, StreamTrigger
 from .recovery import ImageRecovery, RetryRefusedError
 from .reporting import ArchiverReporter
@@ -93,6 +94,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self.runtime: ArchiverRuntime | None = None
         self.simulator: typing.Any = None
         self.camera_remote: salkit.Remote | None = None
+        self.oods_face: OodsFace | None = None
         self.header_remote: salkit.Remote | None = None
         self._health: HealthMonitor | None = None
         self._maintenance: MaintenanceLoop | None = None
@@ -173,6 +175,17 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             raise salkit.ExpectedError(str(e)) from e
         self._set_header_service(self.config.header_service.name)
         self.headers.configure(self.config.header_service.fetch_policy)
+        await self._set_oods_face(self.config.oods_face)
+
+    async def _set_oods_face(self, enabled: bool) -> None:
+        """Run as the camera's OODS component, or stop doing so."""
+        if enabled and self.oods_face is None:
+            self.oods_face = OodsFace(self.camera)
+            await self.oods_face.start_task
+            self.log.info(f"Running as {self.camera.oods_name} too (oods_face.enabled)")
+        elif not enabled and self.oods_face is not None:
+            face, self.oods_face = self.oods_face, None
+            await face.close()
 
     async def start_phase2(self) -> None:
         """Walk to the initial state; if the Archiver faults on the way, stay up in FAULT."""
@@ -221,6 +234,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             await self.simulator.close()
             self.simulator = None
         self.headers.close()
+        await self._set_oods_face(False)
         await super().close_tasks()
 
     def _fault_soon(self, code: ErrorCode, report: str) -> None:
@@ -238,7 +252,13 @@ class ArchiverCsc(salkit.ConfigurableCsc):
 
         def make_reporter(runner: LedgerRunner) -> ArchiverReporter:
             return ArchiverReporter(
-                self, self.camera.name, runner, config.oods_destinations, self._fault_soon, self.log
+                self,
+                self.camera.name,
+                runner,
+                config.oods_destinations,
+                self._fault_soon,
+                self.log,
+                oods_face=self.oods_face,
             )
 
         runtime = await ArchiverRuntime.open(

@@ -25,6 +25,7 @@ from .config_schema import MAX_DESTINATIONS
 from .delivery import ImageArchived, ImageInOods
 from .error_codes import ErrorCode
 from .ledger import CaptureState, DeliveryRecord, DetectorRecord, LedgerError, LedgerRunner
+from .oods_face import OodsFace
 
 FOCAL_PLANE_FIELDS: tuple[str, ...] = (
     "detector",
@@ -129,6 +130,9 @@ class ArchiverReporter:
         ``fault(code, report)``: go to FAULT without blocking.
     log : `logging.Logger`
         The CSC's logger.
+    oods_face : `~lsst.ts.archiver.oods_face.OodsFace` or `None`, optional
+        The camera's OODS component, if the Archiver runs as it: it writes
+        every ``imageInOODS`` too.
     """
 
     def __init__(
@@ -139,6 +143,8 @@ class ArchiverReporter:
         oods_destinations: Collection[str],
         fault: FaultCallback,
         log: logging.Logger,
+        *,
+        oods_face: OodsFace | None = None,
     ) -> None:
         self.controller = controller
         self.camera = camera
@@ -146,6 +152,7 @@ class ArchiverReporter:
         self.oods_destinations = frozenset(oods_destinations)
         self.fault = fault
         self.log = log
+        self.oods_face = oods_face
         self._reported: dict[tuple[str, float], None] = {}
 
     def _topic(self, name: str) -> Any:
@@ -190,6 +197,11 @@ class ArchiverReporter:
             description=result.description,
             force_output=True,
         )
+        if self.oods_face is not None:
+            try:
+                await self.oods_face.image_in_oods(result)
+            except Exception:
+                self.log.exception(f"imageInOODS of {self.oods_face.salinfo.name} not written")
         await self.focal_plane_capture_if_done(result.obsid)
 
     async def image_archived(self, result: ImageArchived) -> None:

@@ -79,6 +79,11 @@ class Camera:
     def __hash__(self) -> int:
         return hash(self.name)
 
+    @property
+    def oods_name(self) -> str:
+        """SAL name of the camera's OODS (``ATOODS``, ``CCOODS``, ``MTOODS``)."""
+        return self.archiver_name.removesuffix("Archiver") + "OODS"
+
     def __repr__(self) -> str:
         return f"Camera({self.name}, {len(self._by_id)} detectors, {len(self.rebs)} REBs)"
 

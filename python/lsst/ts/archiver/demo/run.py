@@ -46,6 +46,8 @@ def _write_config(root: Path, compress: bool) -> Path:
         root,
         daq={"root": str(root / "simulator" / "daq")},
         fits={"compress": compress, "fsync": False},
+        # No ctrl_oods runs in the demo: the Archiver is CCOODS too.
+        oods_face={"enabled": True},
     )
     return write_local_config_dir(DEMO_COMPONENT, root, "demo", settings)
 
