@@ -7,9 +7,7 @@ freeing space would.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import pytest
 from delivery_test_support import Exposure, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until
 
 
 @pytest.fixture
@@ -45,10 +44,11 @@ async def test_full_disk_is_retried_and_files_arrive_after_space_is_freed(
     with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
         async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
-            deadline = time.monotonic() + 60
-            while not any(d.last_error and "No space left" in d.last_error for d in ledger.deliveries()):
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
+            await wait_until(
+                lambda: any(d.last_error and "No space left" in d.last_error for d in ledger.deliveries()),
+                timeout=3 * STD_TIMEOUT,
+                what="a transfer failing for lack of space",
+            )
             assert any(d.stage is DeliveryStage.TRANSFER for d in ledger.deliveries())
             subprocess.run(["mount", "-o", "remount,size=8m", str(small_disk)], check=True)
             await service.wait_until_idle(60)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from delivery_test_support import Exposure, destination, ledger_runner, make_ser
 
 from lsst.ts.archiver.butler import create_repository, open_repository, raw_run
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
-from lsst.ts.archiver.testing import TemporaryPostgres
+from lsst.ts.archiver.testing import STD_TIMEOUT, TemporaryPostgres, wait_until
 
 
 async def test_postgres_ledger_and_registry_deliver_an_exposure(
@@ -88,10 +87,11 @@ async def test_registry_unavailable_then_back_ingests_every_file_once(
     with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
         async with make_service(runner, destinations, results) as service:
             await submit(service, exposure, manifest=False)
-            deadline = time.monotonic() + 60
-            while not all(d.stage is DeliveryStage.INGEST and d.attempts >= 3 for d in ledger.deliveries()):
-                assert time.monotonic() < deadline, ledger.deliveries()
-                await asyncio.sleep(0.1)
+            await wait_until(
+                lambda: all(d.stage is DeliveryStage.INGEST and d.attempts >= 3 for d in ledger.deliveries()),
+                timeout=3 * STD_TIMEOUT,
+                what="every ingest tried three times",
+            )
             errors = {d.last_error for d in ledger.deliveries()}
             assert results["oods"] == []
             await asyncio.to_thread(pausable_postgres.resume)
@@ -125,10 +125,9 @@ async def test_ledger_outage_is_reported_and_delivery_resumes_when_it_returns(
                 expected=exposure.expected,
             )
             await asyncio.to_thread(pausable_postgres.pause, "immediate")
-            deadline = time.monotonic() + 30
-            while not results["ledger"]:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
+            await wait_until(
+                lambda: results["ledger"], timeout=3 * STD_TIMEOUT, what="a ledger error reported"
+            )
             assert "unavailable" in str(results["ledger"][0])
             await asyncio.to_thread(pausable_postgres.resume)
             for detector, path in exposure.files.items():

@@ -15,7 +15,7 @@ from delivery_test_support import Exposure, destination, ledger_runner, make_ser
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import Transferrer, VerifyMode
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
-from lsst.ts.archiver.testing import TemporarySeaweedFS
+from lsst.ts.archiver.testing import STD_TIMEOUT, TemporarySeaweedFS, wait_until
 
 
 def objects(server: TemporarySeaweedFS, bucket: str) -> dict[str, dict[str, Any]]:
@@ -108,10 +108,11 @@ async def test_bucket_that_appears_later_gets_every_file_once(
     with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
         async with make_service(runner, destinations, results) as service:
             await submit(service, exposure)
-            deadline = time.monotonic() + 60
-            while not all(d.attempts >= 2 for d in ledger.deliveries()):
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
+            await wait_until(
+                lambda: all(d.attempts >= 2 for d in ledger.deliveries()),
+                timeout=3 * STD_TIMEOUT,
+                what="every item tried twice",
+            )
             errors = {d.last_error for d in ledger.deliveries()}
             assert results["files"] == []
             seaweedfs.create_bucket(late)
@@ -138,10 +139,11 @@ async def test_s3_server_down_then_back_gets_every_file_once(
         with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:
             async with make_service(runner, destinations, results) as service:
                 await submit(service, exposure)
-                deadline = time.monotonic() + 120
-                while not all(d.last_error for d in ledger.deliveries()):
-                    assert time.monotonic() < deadline
-                    await asyncio.sleep(0.1)
+                await wait_until(
+                    lambda: all(d.last_error for d in ledger.deliveries()),
+                    timeout=3 * STD_TIMEOUT,
+                    what="every item failed once with the server down",
+                )
                 errors = {d.last_error for d in ledger.deliveries()}
                 await asyncio.to_thread(seaweedfs.start)
                 await service.wait_until_idle(180)
