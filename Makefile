@@ -29,7 +29,7 @@ format: bootstrap
 	$(VENV)/bin/ruff check --fix python tests bin benchmarks
 
 test: lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=25
 
 # Two pytest-xdist workers: the fast tests wait on heartbeats and commands as much as they compute.
 test-fast: bootstrap
