@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from delivery_test_support import Exposure, RecordingHandler, destination, ledger_runner, make_service, submit
+from lsst.daf.butler.registry import OrphanedRecordError
 
 from lsst.ts.archiver.butler import open_repository, raw_run
 from lsst.ts.archiver.delivery import CleanupConfig, DestinationConfigError, OodsCleaner
@@ -128,3 +129,42 @@ async def test_missing_collection_is_skipped_and_only_one_cleaner_runs(
     (skipped,) = handler.records  # the second cleaner's, on the logger it was given
     assert skipped.name == f"{log.name}.OodsCleaner"
     assert skipped.getMessage().startswith("OODS cleanup skipped: first is cleaning ")
+
+
+class RefusingButler:
+    """A real Butler whose registry refuses bulk prunes and the prune of one dataset
+    (as when a dataset still has datastore records): the cleaner's fallback is tested."""
+
+    def __init__(self, butler: Any, refused_detector: int) -> None:
+        self._butler = butler
+        self.refused_detector = refused_detector
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._butler, name)
+
+    def pruneDatasets(self, refs: Any, **kwargs: Any) -> None:
+        refs = list(refs)
+        if len(refs) > 1 or refs[0].dataId["detector"] == self.refused_detector:
+            raise OrphanedRecordError("One or more datasets is still present in one or more Datastores.")
+        self._butler.pruneDatasets(refs, **kwargs)
+
+
+async def test_a_dataset_the_registry_refuses_to_prune_does_not_keep_the_others(
+    tmp_path: Path, exposure_factory: Callable[..., Exposure], results: dict[str, list[Any]]
+) -> None:
+    old, new, between = await deliver_two_exposures(tmp_path, exposure_factory, results)
+    butler = open_repository(tmp_path / "repo")
+    cleaner = OodsCleaner(
+        RefusingButler(butler, refused_detector=1), CleanupConfig(collections=(RUN,), older_than=100.0)
+    )
+    report = cleaner.run_once(now=between + 100.0)
+    assert report.pruned == 2
+    assert len(report.errors) == 1 and "Cannot prune dataset" in report.errors[0]
+    remaining = butler.query_datasets("raw", collections=RUN, instrument="LSSTComCam", explain=False)
+    assert sorted((ref.dataId["exposure"] % 100, ref.dataId["detector"]) for ref in remaining) == [
+        (1, 1),
+        (2, 0),
+        (2, 1),
+        (2, 2),
+    ]
+    butler.close()

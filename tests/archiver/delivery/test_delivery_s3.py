@@ -6,10 +6,11 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from delivery_test_support import Exposure, destination, ledger_runner, make_service, submit
 
 from lsst.ts.archiver.butler import open_repository, raw_run
@@ -95,14 +96,25 @@ async def test_s3_dbb_and_prompt_get_every_file_with_notifications(
     assert hdul[0].header["CCDSLOT"] == "S11"
 
 
+@pytest.fixture
+def fresh_seaweedfs(monkeypatch: pytest.MonkeyPatch) -> Iterator[TemporarySeaweedFS]:
+    """A SeaweedFS of this test alone, never restarted: after the session's server has been
+    stopped and started by other tests, it can accept a PUT into a missing bucket."""
+    with TemporarySeaweedFS() as server:
+        server.start()
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        yield server
+
+
 async def test_bucket_that_appears_later_gets_every_file_once(
-    s3_bucket: str,
-    seaweedfs: TemporarySeaweedFS,
+    fresh_seaweedfs: TemporarySeaweedFS,
     tmp_path: Path,
     exposure_factory: Callable[..., Exposure],
     results: dict[str, list[Any]],
 ) -> None:
-    late = s3_bucket + "-late"
+    seaweedfs = fresh_seaweedfs
+    late = "raw-appears-later"
     exposure = exposure_factory(detectors=["R22_S00", "R22_S01", "R22_S02"])
     destinations = [destination("dbb", "dbb", f"s3://{late}/raw")]
     with Ledger(tmp_path / "ledger.sqlite3") as ledger, ledger_runner(ledger) as runner:

@@ -35,6 +35,7 @@ from lsst.daf.butler import (
     MissingCollectionError,
     MissingDatasetTypeError,
 )
+from lsst.daf.butler.registry import OrphanedRecordError
 from lsst.resources import ResourcePath
 
 from ..ledger import Ledger
@@ -247,7 +248,7 @@ class OodsCleaner:
                     continue
             to_prune.append(ref)
         if to_prune:
-            self.butler.pruneDatasets(to_prune, disassociate=True, unstore=True, purge=True)
+            to_prune = self._prune(to_prune, errors)
         self.log.info(
             "OODS cleanup: pruned %d datasets older than %s, deleted %d direct files, kept %d tagged",
             len(to_prune),
@@ -265,6 +266,29 @@ class OodsCleaner:
             skipped=tuple(skipped),
             errors=tuple(errors),
         )
+
+    def _prune(self, refs: list[DatasetRef], errors: list[str]) -> list[DatasetRef]:
+        """Prune ``refs`` (registry and datastore); return those pruned.
+
+        One bulk call; if the registry refuses it (``OrphanedRecordError``:
+        a dataset still has datastore records), each dataset is pruned on
+        its own, so one that cannot be does not keep the others, and it is
+        named in ``errors`` for the next pass.
+        """
+        try:
+            self.butler.pruneDatasets(refs, disassociate=True, unstore=True, purge=True)
+            return refs
+        except OrphanedRecordError as e:
+            self.log.warning("OODS cleanup: bulk prune refused (%s); pruning datasets one at a time", e)
+        pruned = []
+        for ref in refs:
+            try:
+                self.butler.pruneDatasets([ref], disassociate=True, unstore=True, purge=True)
+            except OrphanedRecordError as e:
+                errors.append(f"Cannot prune dataset {ref.id} ({ref.dataId.required}): {e}")
+                continue
+            pruned.append(ref)
+        return pruned
 
     async def run_periodically(self, *, dry_run: bool = False) -> None:
         """Run a pass every ``config.interval`` seconds until cancelled (in a thread)."""
