@@ -12,7 +12,7 @@ work as any CSC's.
 
 from __future__ import annotations
 
-__all__ = ["OodsFace"]
+__all__ = ["OodsFace", "image_in_oods_fields"]
 
 from lsst.ts import salkit
 
@@ -39,12 +39,16 @@ class OodsFace(salkit.BaseCsc):
 
     async def image_in_oods(self, result: ImageInOods) -> None:
         """Write ``imageInOODS`` for one file, as ctrl_oods does."""
-        await self.evt_imageInOODS.set_write(  # type: ignore[attr-defined]
-            camera=result.camera,
-            obsid=result.obsid,
-            raft=result.raft,
-            sensor=result.sensor,
-            statusCode=result.status_code,
-            description=result.description,
-            force_output=True,
-        )
+        await self.evt_imageInOODS.set_write(**image_in_oods_fields(result), force_output=True)  # type: ignore[attr-defined]
+
+
+def image_in_oods_fields(result: ImageInOods) -> dict[str, str | int]:
+    """The ``imageInOODS`` fields of a result (the same on the Archiver and on ``<X>OODS``)."""
+    return {
+        "camera": result.camera,
+        "obsid": result.obsid,
+        "raft": result.raft,
+        "sensor": result.sensor,
+        "statusCode": result.status_code,
+        "description": result.description,
+    }

@@ -25,7 +25,7 @@ from .config_schema import MAX_DESTINATIONS
 from .delivery import ImageArchived, ImageInOods
 from .error_codes import ErrorCode
 from .ledger import CaptureState, DeliveryRecord, DetectorRecord, LedgerError, LedgerRunner
-from .oods_face import OodsFace
+from .oods_face import OodsFace, image_in_oods_fields
 
 FOCAL_PLANE_FIELDS: tuple[str, ...] = (
     "detector",
@@ -188,15 +188,7 @@ class ArchiverReporter:
 
     async def image_in_oods(self, result: ImageInOods) -> None:
         """``imageInOODS`` per detector at an OODS destination."""
-        await self._topic("evt_imageInOODS").set_write(
-            camera=result.camera,
-            obsid=result.obsid,
-            raft=result.raft,
-            sensor=result.sensor,
-            statusCode=result.status_code,
-            description=result.description,
-            force_output=True,
-        )
+        await self._topic("evt_imageInOODS").set_write(**image_in_oods_fields(result), force_output=True)
         if self.oods_face is not None:
             try:
                 await self.oods_face.image_in_oods(result)

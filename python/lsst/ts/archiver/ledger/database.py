@@ -246,7 +246,7 @@ class LedgerDatabase:
         try:
             while version < schema.SCHEMA_VERSION:
                 for change in schema.UPGRADES[version]:
-                    if isinstance(change, sa.Table):
+                    if isinstance(change, sa.Table | sa.Index):
                         change.create(conn, checkfirst=True)
                     else:
                         self._add_column(conn, change)

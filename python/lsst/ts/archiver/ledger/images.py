@@ -105,17 +105,7 @@ class ImageManager:
             if expected:
                 conn.execute(
                     self._db.insert_ignore(_detector),
-                    [
-                        {
-                            "image": name,
-                            "name": detector,
-                            "number": int(number),
-                            "state": CaptureState.PENDING.value,
-                            "attempts": 0,
-                            "updated_at": now,
-                        }
-                        for detector, number in expected.items()
-                    ],
+                    _detector_rows(name, expected, CaptureState.PENDING, now),
                 )
         return new
 
@@ -161,20 +151,7 @@ class ImageManager:
             if result.first() is None:
                 return False
             if expected:
-                conn.execute(
-                    _detector.insert(),
-                    [
-                        {
-                            "image": name,
-                            "name": detector,
-                            "number": int(number),
-                            "state": CaptureState.FOUND.value,
-                            "attempts": 0,
-                            "updated_at": now,
-                        }
-                        for detector, number in expected.items()
-                    ],
-                )
+                conn.execute(_detector.insert(), _detector_rows(name, expected, CaptureState.FOUND, now))
         return True
 
     def set_header_source(self, name: str, header_source: str, *, note: str | None = None) -> None:
@@ -626,3 +603,20 @@ class ImageManager:
                 .order_by(_image.c.registered_at)
             ).mappings()
             return [ImageRecord.from_row(row) for row in rows]
+
+
+def _detector_rows(
+    image: str, expected: Mapping[str, int], state: CaptureState, now: float
+) -> list[dict[str, Any]]:
+    """``detector`` rows of an image's expected detectors, all in ``state``."""
+    return [
+        {
+            "image": image,
+            "name": detector,
+            "number": int(number),
+            "state": state.value,
+            "attempts": 0,
+            "updated_at": now,
+        }
+        for detector, number in expected.items()
+    ]

@@ -571,21 +571,21 @@ class QueueManager:
         The Archiver reports these (the delivery processes that settled
         them report nothing), oldest first.
         """
-        settled_at = sa.case(
-            (_delivery.c.stage == DeliveryStage.DONE.value, _delivery.c.done_at), else_=_delivery.c.failed_at
-        )
-        query = (
-            sa.select(_delivery)
-            .where(
-                _delivery.c.stage.in_([DeliveryStage.DONE.value, DeliveryStage.FAILED.value]),
-                settled_at >= since,
-                _delivery.c.settled_by.is_not(None),
-                _delivery.c.settled_by != by_others_than,
-            )
-            .order_by(settled_at, _delivery.c.id)
+        done, failed = DeliveryStage.DONE.value, DeliveryStage.FAILED.value
+        query = sa.select(_delivery).where(
+            # Each side can use its index (ix_delivery_done_at, ix_delivery_failed_at).
+            sa.or_(
+                sa.and_(_delivery.c.done_at >= since, _delivery.c.stage == done),
+                sa.and_(_delivery.c.failed_at >= since, _delivery.c.stage == failed),
+            ),
+            _delivery.c.settled_by.is_not(None),
+            _delivery.c.settled_by != by_others_than,
         )
         with self._db.begin() as conn:
-            return [DeliveryRecord.from_row(row) for row in conn.execute(query).mappings()]
+            records = [DeliveryRecord.from_row(row) for row in conn.execute(query).mappings()]
+        return sorted(
+            records, key=lambda r: (r.done_at if r.stage is DeliveryStage.DONE else r.failed_at, r.id)
+        )
 
     def release_claims(
         self, destination: str | None = None, *, worker: str | None = None, keep: Collection[str] = ()

@@ -110,6 +110,9 @@ delivery = sa.Table(
     sa.Column("settled_by", sa.String(128)),
     sa.UniqueConstraint("image", "item", "destination", name="uq_delivery_item"),
     sa.Index("ix_delivery_queue", "destination", "stage", "next_attempt_at"),
+    # Version 4: the Archiver reads the items settled recently (by other workers) every second.
+    sa.Index("ix_delivery_done_at", "done_at"),
+    sa.Index("ix_delivery_failed_at", "failed_at"),
 )
 
 lock = sa.Table(
@@ -139,7 +142,7 @@ worker = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 
-UPGRADES: Mapping[int, tuple[sa.Column[Any] | sa.Table, ...]] = {
+UPGRADES: Mapping[int, tuple[sa.Column[Any] | sa.Table | sa.Index, ...]] = {
     1: (
         detector.c.status,
         detector.c.retrieval_time,
@@ -148,10 +151,18 @@ UPGRADES: Mapping[int, tuple[sa.Column[Any] | sa.Table, ...]] = {
         detector.c.noise,
     ),
     2: (image.c.header_note, image.c.header_pending, delivery.c.redelivery),
-    3: (worker, delivery.c.settled_by),
+    3: (
+        worker,
+        delivery.c.settled_by,
+        *(
+            index
+            for index in delivery.indexes
+            if index.name in ("ix_delivery_done_at", "ix_delivery_failed_at")
+        ),
+    ),
 }
-"""Nullable columns (``ALTER TABLE ... ADD COLUMN``) and new tables
-(``CREATE TABLE``) that upgrade a ledger of version ``v`` to ``v + 1``, for
+"""Nullable columns (``ALTER TABLE ... ADD COLUMN``), new tables and new
+indexes (``CREATE TABLE``/``CREATE INDEX``) that upgrade a ledger of version ``v`` to ``v + 1``, for
 every version from the oldest this code can upgrade to ``SCHEMA_VERSION - 1``.
 
 An older ledger is upgraded in place, in one transaction, when it is opened.
