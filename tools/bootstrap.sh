@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything `make test` and `make demo` need on a fresh machine:
 #   1. Debian packages used by the integration tests (fitsverify, redis-server,
-#      postgresql) when they are missing, via apt-get (root or sudo);
+#      postgresql, chromium for the status page's browser test) when they are missing, via apt-get (root or sudo);
 #   2. a virtual environment in .venv with the package and its test extras.
 # Safe to re-run: each step is skipped when already done.
 set -euo pipefail
@@ -12,6 +12,7 @@ log() { printf '[bootstrap] %s\n' "$*"; }
 apt_packages=()
 command -v fitsverify >/dev/null 2>&1 || apt_packages+=(fitsverify)
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_packages+=(postgresql)
 fi
