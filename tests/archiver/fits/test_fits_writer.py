@@ -20,7 +20,7 @@ from lsst.ts.archiver.fits import (
     RawFitsWriter,
     WrittenFile,
 )
-from lsst.ts.archiver.metadata import read_sidecar
+from lsst.ts.archiver.metadata import file_checksum, read_sidecar
 from lsst.ts.archiver.testing import (
     TAI_BEGIN,
     amplifier_pixels,
@@ -258,6 +258,27 @@ def test_optional_digest_goes_into_the_sidecar(tmp_path: Path, digest: str) -> N
         tmp_path, LATISS, detector, amplifier_pixels(detector), exposure_metadata("AT_O_20260315_000051")
     )
     assert written.checksum is not None and written.checksum.startswith(f"{digest}:")
+    assert read_sidecar(written.sidecar_path).checksum == written.checksum
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "RICE_1"])
+@pytest.mark.parametrize("digest", ["crc32", "md5"])
+def test_the_digest_hashed_while_writing_is_the_digest_of_the_file(
+    tmp_path: Path, digest: str, compress: bool
+) -> None:
+    # With REB_COND, the compressed file is hashed across three writers:
+    # the serializer (primary), cfitsio (the extensions), the serializer again.
+    obsid, detector = "CC_O_20260315_000051", LSST_COMCAM.detector("R22_S11")
+    written = RawFitsWriter(compress=compress, digest=digest).write(
+        tmp_path,
+        LSST_COMCAM,
+        detector,
+        amplifier_pixels(detector, seed=detector.id),
+        exposure_metadata(obsid),
+        header_file(obsid, detector),
+        reb_conditions=REB_CONDITIONS,
+    )
+    assert written.checksum == file_checksum(written.path, digest)
     assert read_sidecar(written.sidecar_path).checksum == written.checksum
 
 

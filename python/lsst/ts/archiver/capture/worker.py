@@ -87,8 +87,14 @@ def _writer(options: CaptureOptions) -> RawFitsWriter:
     key = (options.compress, options.fsync)
     writer = _writers.get(key)
     if writer is None:
+        # md5 hashed as the bytes go out: delivery takes it from the sidecar
+        # instead of reading the staged file back once per destination.
         writer = RawFitsWriter(
-            compress=options.compress, fsync=options.fsync, sidecar=True, sample_bits=SAMPLE_BITS
+            compress=options.compress,
+            fsync=options.fsync,
+            sidecar=True,
+            digest="md5",
+            sample_bits=SAMPLE_BITS,
         )
         _writers[key] = writer
     return writer

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from .checksum import FileDigest
 from .errors import DiskFullError, FitsWriteError, WritePermissionError
 
 _IOV_MAX = 512  # well under IOV_MAX (1024 on Linux)
@@ -144,6 +145,10 @@ class AtomicFile:
         If False, raise `FileExistsError` at commit when ``path`` exists.
     mode : `int`, optional
         Permission bits of the final file.
+    digest : `FileDigest` or `None`, optional
+        Fed every buffer given to `write`, in order, as it is written (the
+        file's digest without reading it back). Bytes another library
+        writes by name must be fed by the caller, in file order.
 
     Notes
     -----
@@ -159,9 +164,16 @@ class AtomicFile:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, fsync: bool = False, overwrite: bool = True, mode: int = 0o644
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fsync: bool = False,
+        overwrite: bool = True,
+        mode: int = 0o644,
+        digest: FileDigest | None = None,
     ) -> None:
         self.path = Path(path)
+        self.digest = digest
         self.fsync = fsync
         self.overwrite = overwrite
         self.mode = mode
@@ -191,6 +203,9 @@ class AtomicFile:
             self.size += write_buffers(self.fd, buffers)
         except OSError as e:
             raise translate_os_error(e, self.path, "write") from e
+        if self.digest is not None:
+            for buffer in buffers:
+                self.digest.update(buffer)
 
     def close_descriptor(self) -> None:
         """Close the descriptor early, e.g. before another library opens `temp_path`."""

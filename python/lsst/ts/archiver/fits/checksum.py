@@ -16,17 +16,25 @@ from __future__ import annotations
 
 __all__ = [
     "CHECKSUM_PLACEHOLDER",
+    "FILE_DIGESTS",
+    "FileDigest",
     "add_ones_complement",
     "bytes_sum",
     "encode_checksum",
     "words_sum",
 ]
 
+import hashlib
+import zlib
+
 import numpy as np
 import numpy.typing as npt
 
 CHECKSUM_PLACEHOLDER = "0" * 16
 """The CHECKSUM value while the HDU sum is computed."""
+
+FILE_DIGESTS = ("crc32", "md5", "sha256")
+"""Digests of a whole file `FileDigest` computes."""
 
 _MASK32 = 0xFFFFFFFF
 # Punctuation between the digits and letters that the encoding avoids.
@@ -151,3 +159,40 @@ def encode_checksum(hdu_sum: int) -> str:
     # The encoding is defined on words starting one byte late: rotate right.
     rotated = chars[-1:] + chars[:-1]
     return bytes(rotated).decode("ascii")
+
+
+class FileDigest:
+    """A digest of a file's bytes, fed in file order as they are written.
+
+    The writer hashes each buffer as it goes out, so the file is never read
+    back to know its digest (``md5`` of a ComCam CCD is ~75 MB of hashing
+    either way, but without the second pass over the disk or page cache).
+
+    Parameters
+    ----------
+    algorithm : `str`
+        One of `FILE_DIGESTS`.
+    """
+
+    def __init__(self, algorithm: str) -> None:
+        if algorithm not in FILE_DIGESTS:
+            raise ValueError(f"digest {algorithm!r} is not one of {FILE_DIGESTS}")
+        self.algorithm = algorithm
+        self._crc = 0
+        self._hash = None if algorithm == "crc32" else hashlib.new(algorithm, usedforsecurity=False)
+        self.size = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        """Add the next bytes of the file."""
+        view = memoryview(data).cast("B")
+        if self._hash is None:
+            self._crc = zlib.crc32(view, self._crc)
+        else:
+            self._hash.update(view)
+        self.size += view.nbytes
+
+    def value(self) -> str:
+        """``"<algorithm>:<hex>"`` of the bytes so far (the sidecar's form)."""
+        if self._hash is None:
+            return f"crc32:{self._crc:08x}"
+        return f"{self.algorithm}:{self._hash.hexdigest()}"

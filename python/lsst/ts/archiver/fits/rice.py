@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .card import BLOCK_SIZE, CARD_SIZE, END_CARD, Card, format_card
-from .checksum import CHECKSUM_PLACEHOLDER, add_ones_complement, bytes_sum, encode_checksum
+from .checksum import CHECKSUM_PLACEHOLDER, FileDigest, add_ones_complement, bytes_sum, encode_checksum
 from .hdu import CHECKSUM_COMMENT, DATASUM_COMMENT
 from .sanitize import is_structural_keyword
 
@@ -47,6 +47,8 @@ def append_rice_extensions(
     images: Sequence[npt.NDArray[np.int32]],
     headers: Sequence[Sequence[Card]],
     extnames: Sequence[str],
+    *,
+    digest: FileDigest | None = None,
 ) -> None:
     """Append RICE_1-compressed image extensions to an existing FITS file.
 
@@ -61,6 +63,10 @@ def append_rice_extensions(
         writes its own, including the Z keywords).
     extnames : `~collections.abc.Sequence` [`str`]
         ``EXTNAME`` of each extension.
+    digest : `FileDigest` or `None`, optional
+        Fed every byte from the file's size on entry to its end, in file
+        order, as the checksums are filled in (the bytes are read then
+        anyway), so the caller's digest of the whole file needs no re-read.
 
     Notes
     -----
@@ -71,6 +77,7 @@ def append_rice_extensions(
     comment).
     """
     starts: list[tuple[int, int]] = []
+    hashed_to = os.stat(path).st_size
     with fitsio.FITS(os.fspath(path), "rw") as fits:
         for image, cards, extname in zip(images, headers, extnames, strict=True):
             naxis1 = image.shape[1]
@@ -98,7 +105,17 @@ def append_rice_extensions(
                 found = [fits[i].get_offsets() for i in range(first, len(fits))]
             spans = [(o["header_start"], o["data_start"], o["data_end"]) for o in found]
         for header_start, data_start, data_end in spans:
-            _fill_checksums(fd, header_start, data_start, data_end)
+            if digest is not None and header_start > hashed_to:
+                digest.update(os.pread(fd, header_start - hashed_to, hashed_to))
+            header, data = _fill_checksums(fd, header_start, data_start, data_end)
+            if digest is not None:
+                digest.update(header)
+                digest.update(data)
+                hashed_to = data_end
+        if digest is not None:
+            end = os.fstat(fd).st_size
+            if end > hashed_to:
+                digest.update(os.pread(fd, end - hashed_to, hashed_to))
     finally:
         os.close(fd)
 
@@ -113,9 +130,13 @@ def _is_header_span(fd: int, header_start: int, data_start: int) -> bool:
     return any(last[at : at + CARD_SIZE] == END_CARD for at in range(0, BLOCK_SIZE, CARD_SIZE))
 
 
-def _fill_checksums(fd: int, header_start: int, data_start: int, data_end: int) -> None:
-    """Compute and write CHECKSUM/DATASUM of one HDU whose cards are reserved."""
-    datasum = bytes_sum(os.pread(fd, data_end - data_start, data_start))
+def _fill_checksums(fd: int, header_start: int, data_start: int, data_end: int) -> tuple[bytes, bytes]:
+    """Compute and write CHECKSUM/DATASUM of one HDU whose cards are reserved.
+
+    Returns the header as written and the data unit, as read.
+    """
+    data = os.pread(fd, data_end - data_start, data_start)
+    datasum = bytes_sum(data)
     header = bytearray(os.pread(fd, data_start - header_start, header_start))
     positions: dict[bytes, int] = {}
     for at in range(0, len(header), CARD_SIZE):
@@ -132,3 +153,4 @@ def _fill_checksums(fd: int, header_start: int, data_start: int, data_end: int) 
     checksum = encode_checksum(add_ones_complement(bytes_sum(header), datasum))
     header[checksum_at : checksum_at + CARD_SIZE] = format_card(Card("CHECKSUM", checksum, CHECKSUM_COMMENT))
     os.pwrite(fd, header, header_start)
+    return bytes(header), data

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 __all__ = ["RawFitsWriter", "WrittenFile", "raw_file_name", "untranslated_file_name"]
 
-import hashlib
 import logging
 import os
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +42,7 @@ from ..camera import Camera, Detector, ImageName
 from ..metadata import RawSidecar, SidecarError, sidecar_path_for, translate_primary_header, write_sidecar
 from .atomic import AtomicFile, translate_os_error
 from .card import Card, CardValue
-from .checksum import words_sum
+from .checksum import FILE_DIGESTS, FileDigest, words_sum
 from .errors import PixelDataError, UntranslatableFileError
 from .extension import EXTENSION_KEYWORDS, extension_templates, reb_cond_template
 from .hdu import HeaderTemplate, SealedHdu, primary_cards, seal_empty, seal_header, seal_image
@@ -61,7 +59,7 @@ from .sanitize import HeaderChange, sanitize_cards
 
 _log = logging.getLogger(__name__)
 
-_DIGESTS = ("crc32", "md5", "sha256")
+_DIGESTS = FILE_DIGESTS
 
 
 def raw_file_name(obsid: str, detector: Detector) -> str:
@@ -167,7 +165,10 @@ class RawFitsWriter:
         Write the JSON sidecar of translated metadata next to each file.
     digest : `str` or `None`, optional
         Also compute a digest of the file bytes for the sidecar:
-        ``"crc32"``, ``"md5"``, ``"sha256"`` or None (fastest).
+        ``"crc32"``, ``"md5"``, ``"sha256"`` or None (fastest). It is
+        computed from the bytes as they are written (`FileDigest`), never
+        by reading the file back; the capture path records ``md5``, which
+        delivery then uses instead of reading the staged file.
     archiver_version : `str`, optional
         Version written as ``ARCHVER``; default the installed ts_archiver.
     sample_bits : `int`, optional
@@ -302,12 +303,15 @@ class RawFitsWriter:
         reb_hdu = seal_empty(reb_cond_template(), reb_cards) if reb_cards is not None else None
         templates = extension_templates(detector)
         extras = [segment_extras.get(amp.segment, ()) for amp in detector.amplifiers]
+        digest = FileDigest(self.digest) if self.digest else None
         if self.compress:
-            datasums = self._write_compressed(path, detector, images, templates, extras, primary_hdu, reb_hdu)
+            datasums = self._write_compressed(
+                path, detector, images, templates, extras, primary_hdu, reb_hdu, digest
+            )
         else:
-            datasums = self._write_plain(path, images, templates, extras, primary_hdu, reb_hdu)
+            datasums = self._write_plain(path, images, templates, extras, primary_hdu, reb_hdu, digest)
         size = path.stat().st_size
-        checksum = self._digest(path) if self.digest else None
+        checksum = digest.value() if digest is not None else None
         if untranslatable is not None:
             _log.error(
                 "%s %s: the file's own metadata cannot be translated (%s); kept, not ingestible, as %s",
@@ -393,6 +397,7 @@ class RawFitsWriter:
         extras: list[tuple[Card, ...]],
         primary_hdu: SealedHdu,
         reb_hdu: SealedHdu | None,
+        digest: FileDigest | None,
     ) -> tuple[int, ...]:
         buffer = self._big_endian_buffer(len(images), images[0].shape)
         hdus = [primary_hdu]
@@ -402,7 +407,7 @@ class RawFitsWriter:
         ]
         if reb_hdu is not None:
             hdus.append(reb_hdu)
-        with AtomicFile(path, fsync=self.fsync) as out:
+        with AtomicFile(path, fsync=self.fsync, digest=digest) as out:
             out.write([chunk for hdu in hdus for chunk in hdu.buffers()])
         return tuple(hdu.datasum for hdu in hdus[1 : 1 + len(images)])
 
@@ -415,6 +420,7 @@ class RawFitsWriter:
         extras: list[tuple[Card, ...]],
         primary_hdu: SealedHdu,
         reb_hdu: SealedHdu | None,
+        digest: FileDigest | None,
     ) -> tuple[int, ...]:
         # ZDATASUM/ZHECKSUM: the checksums the image HDU has uncompressed (as
         # fpack keeps them), so the pixels can be verified after decompression.
@@ -431,27 +437,14 @@ class RawFitsWriter:
                 )
             )
         extnames = [amp.extname for amp in detector.amplifiers]
-        with AtomicFile(path, fsync=self.fsync) as out:
+        with AtomicFile(path, fsync=self.fsync, digest=digest) as out:
             out.write(primary_hdu.buffers())
             out.close_descriptor()
             try:
-                append_rice_extensions(out.temp_path, images, headers, extnames)
+                append_rice_extensions(out.temp_path, images, headers, extnames, digest=digest)
             except OSError as e:
                 raise translate_os_error(e, path, "compress into") from e
             if reb_hdu is not None:
                 out.reopen_for_append()
                 out.write(reb_hdu.buffers())
         return datasums
-
-    def _digest(self, path: Path) -> str:
-        assert self.digest is not None
-        with open(path, "rb") as stream:
-            if self.digest == "crc32":
-                value = 0
-                while chunk := stream.read(1 << 22):
-                    value = zlib.crc32(chunk, value)
-                return f"crc32:{value:08x}"
-            hasher = hashlib.new(self.digest)
-            while chunk := stream.read(1 << 22):
-                hasher.update(chunk)
-            return f"{self.digest}:{hasher.hexdigest()}"
