@@ -21,6 +21,7 @@ __all__ = [
     "FitsSettings",
     "HeaderServiceSettings",
     "StagingSettings",
+    "StatusPageSettings",
     "absolute_sqlite_url",
 ]
 
@@ -238,6 +239,25 @@ class TriggerSettings:
 
 
 @dataclass(frozen=True)
+class StatusPageSettings:
+    """The CSC's read-only status page (``status_page``)."""
+
+    port: int | None = None
+    """TCP port; 0: any free port; None: no status page."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on (loopback by default)."""
+
+    @classmethod
+    def from_validated(cls, values: Mapping[str, Any] | None) -> StatusPageSettings:
+        """Build from the validated ``status_page`` mapping (None or absent: disabled)."""
+        if not values:
+            return cls()
+        port = values.get("port")
+        return cls(port=None if port is None else int(port), host=str(values.get("host", cls.host)))
+
+
+@dataclass(frozen=True)
 class ArchiverConfig:
     """The whole configuration of one Archiver, typed and immutable."""
 
@@ -257,6 +277,9 @@ class ArchiverConfig:
     trigger: TriggerSettings = TriggerSettings()
     oods_face: bool = False
     """Also run as the camera's ``<X>OODS`` component."""
+
+    status_page: StatusPageSettings = StatusPageSettings()
+    """The read-only status page (disabled by default)."""
 
     @classmethod
     def from_validated(cls, config: Any, camera: Camera) -> ArchiverConfig:
@@ -325,6 +348,7 @@ class ArchiverConfig:
                 event_grace=float(values["trigger"]["event_grace"]),
             ),
             oods_face=bool(values["oods_face"]["enabled"]),
+            status_page=StatusPageSettings.from_validated(values.get("status_page")),
         )
 
     @property

@@ -32,6 +32,26 @@ type: object
 additionalProperties: false
 required: [daq, staging, fits, header_service, destinations, ledger_url, workers, capture_attempts, capture, cleanup, catch_up, trigger, oods_face]
 properties:
+  status_page:
+    description: >-
+      A read-only status page served by the CSC over HTTP while it is DISABLED or
+      ENABLED: the focal-plane maps of the latest images, queue depth per
+      destination, workers and recent failures (/ and /status.json). Optional;
+      absent or port null: no page.
+    type: object
+    additionalProperties: false
+    properties:
+      port:
+        description: TCP port; 0 takes any free port (the CSC logs the URL); null disables the page.
+        type: [integer, "null"]
+        minimum: 0
+        maximum: 65535
+      host:
+        description: >-
+          Address to listen on; the loopback address by default. The page has no
+          authentication: listen beyond loopback only on a trusted network.
+        type: string
+        minLength: 1
   oods_face:
     description: >-
       Also run as the camera's OODS component (ATOODS, CCOODS, MTOODS), writing

@@ -40,6 +40,7 @@ from .pipeline import ArchiveRefusedError, CommandTrigger, HeaderTracker, LiveTr
 from .recovery import ImageRecovery, RetryRefusedError
 from .reporting import ArchiverReporter
 from .runtime import ArchiverRuntime
+from .status_page import StatusPageServer, start_status_page
 
 _REPO_CONFIG_ROOT = pathlib.Path(__file__).resolve().parents[4] / "config"
 
@@ -104,6 +105,8 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._stream_trigger: StreamTrigger | None = None
         self._command_trigger: CommandTrigger | None = None
         self._open_fault: ArchiverFault | None = None
+        self.status_page: StatusPageServer | None = None
+        """The read-only status page while the runtime is open (``status_page.port`` set)."""
         self._background: set[asyncio.Task[typing.Any]] = set()
         self._start_integration: collections.OrderedDict[str, typing.Any] = collections.OrderedDict()
         super().__init__(
@@ -312,6 +315,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._health.start()
         self._maintenance = MaintenanceLoop(runtime, self.worker_id, self.log)
         self._maintenance.start()
+        self.status_page = await start_status_page(runtime, self.salinfo.name, self.log)
 
     async def _simulated_daq_root(self, config: ArchiverConfig) -> str:
         """Start the simulated camera system in this process (once); return its DAQ root.
@@ -358,6 +362,9 @@ class ArchiverCsc(salkit.ConfigurableCsc):
 
     async def _close_runtime(self) -> None:
         await self._stop_running()
+        page, self.status_page = self.status_page, None
+        if page is not None:
+            await page.close()
         for loop in (self._health, self._maintenance):
             if loop is not None:
                 await loop.stop()
