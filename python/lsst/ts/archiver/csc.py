@@ -14,15 +14,17 @@ operator's view and doc/developer.rst for the map of the code.
 
 from __future__ import annotations
 
-__all__ = ["ArchiverCsc", "run_archiver"]
+__all__ = ["ArchiverCsc", "LibraryInfoToDebug", "configure_console_log", "run_archiver"]
 
 import asyncio
 import collections
 import logging
 import os
 import pathlib
+import time
 import types
 import typing
+import urllib.parse
 
 from lsst.ts import salkit
 
@@ -107,6 +109,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._open_fault: ArchiverFault | None = None
         self.status_page: StatusPageServer | None = None
         """The read-only status page while the runtime is open (``status_page.port`` set)."""
+        self._logged_state: salkit.State | None = None
         self._background: set[asyncio.Task[typing.Any]] = set()
         self._start_integration: collections.OrderedDict[str, typing.Any] = collections.OrderedDict()
         super().__init__(
@@ -213,6 +216,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             await self.fault(code=fault.code, report=fault.report)
 
     async def handle_summary_state(self) -> None:
+        self._log_summary_state()
         if not self.disabled_or_enabled:
             await self._close_runtime()
             return
@@ -227,6 +231,18 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             await self._start_running()
         else:
             await self._stop_running()
+
+    def _log_summary_state(self) -> None:
+        """One console line per summary-state change (INFO; FAULT at ERROR, with its code)."""
+        state = self.summary_state
+        if state == self._logged_state:
+            return
+        self._logged_state = state
+        if state == salkit.State.FAULT:
+            error = self.evt_errorCode.data  # type: ignore[attr-defined]
+            self.log.error(f"Summary state FAULT (errorCode {error.errorCode})")
+        else:
+            self.log.info(f"Summary state {state.name}")
 
     async def close_tasks(self) -> None:
         await self._close_runtime()
@@ -252,6 +268,7 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         config = self.config
         if self.simulation_mode:
             config = config.with_daq_root(await self._simulated_daq_root(config))
+        await asyncio.to_thread(self._check_destination_directories, config, bool(self.simulation_mode))
 
         def make_reporter(runner: LedgerRunner) -> ArchiverReporter:
             return ArchiverReporter(
@@ -317,6 +334,32 @@ class ArchiverCsc(salkit.ConfigurableCsc):
         self._maintenance.start()
         self.status_page = await start_status_page(runtime, self.salinfo.name, self.log)
 
+    def _check_destination_directories(self, config: ArchiverConfig, create: bool) -> None:
+        """Create (``create``, i.e. ``--simulate``) or report missing local destination directories.
+
+        Without ``--simulate`` a missing directory is a destination that is
+        down (not mounted): its files wait and are retried, and a WARNING
+        names the directory here, at start. Blocking; run in a thread.
+        """
+        for destination in config.enabled_destinations:
+            if destination.scheme != "file":
+                continue
+            directory = urllib.parse.unquote(urllib.parse.urlparse(destination.target).path).rstrip("/")
+            if os.path.isdir(directory):
+                continue
+            if create:
+                try:
+                    os.makedirs(directory, exist_ok=True)
+                except OSError as e:
+                    self.log.error(f"Destination {destination.name}: cannot create {directory}: {e}")
+                    continue
+                self.log.info(f"Destination {destination.name}: created {directory} (simulation mode)")
+            else:
+                self.log.warning(
+                    f"Destination {destination.name}: directory {directory} does not exist (not mounted?); "
+                    f"its files wait until it does. Create it (mkdir -p {directory}) or fix the target"
+                )
+
     async def _simulated_daq_root(self, config: ArchiverConfig) -> str:
         """Start the simulated camera system in this process (once); return its DAQ root.
 
@@ -333,6 +376,10 @@ class ArchiverCsc(salkit.ConfigurableCsc):
                 raise ArchiverFault(
                     ErrorCode.SIMULATOR_FAILED, f"Cannot start the simulated camera system: {e!r}"
                 ) from e
+            self.log.info(
+                f"Simulated {self.camera.name} running in this process ({self.camera.csc_name}, "
+                f"{self.camera.header_service_name}); DAQ store {self.simulator.daq_root}"
+            )
         return os.fspath(self.simulator.daq_root)
 
     async def _start_running(self) -> None:
@@ -454,7 +501,36 @@ class ArchiverCsc(salkit.ConfigurableCsc):
             raise salkit.ExpectedError(f"retryImage: ledger unavailable: {e}") from e
 
 
+QUIET_LIBRARY_LOGGERS = ("lsst.daf.butler",)
+"""Libraries whose INFO lines (Butler's "Importing N datasets" per ingest)
+are DEBUG on the Archiver's console."""
+
+
+class LibraryInfoToDebug(logging.Filter):
+    """Handler filter: records below WARNING from `QUIET_LIBRARY_LOGGERS`
+    become DEBUG records, shown only while the root logger's level is DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or not record.name.startswith(QUIET_LIBRARY_LOGGERS):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+
+
+def configure_console_log(level: int = logging.INFO) -> None:
+    """Log to stderr at ``level``, one line per record with UTC ISO times;
+    library INFO noise (`QUIET_LIBRARY_LOGGERS`) as DEBUG."""
+    handler = logging.StreamHandler()
+    formatter = logging.Formatter(
+        "%(asctime)s.%(msecs)03dZ %(name)s %(levelname)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(LibraryInfoToDebug())
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 async def run_archiver(name: str) -> None:
     """Run an Archiver from the command line (``bin/run_<x>archiver``)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    configure_console_log()
     await ArchiverCsc.amain(index=None, name=name)

@@ -24,7 +24,7 @@ from .catch_up.status import CatchUpStatus
 from .config_schema import MAX_DESTINATIONS
 from .delivery import ImageArchived, ImageInOods
 from .error_codes import ErrorCode
-from .ledger import CaptureState, DeliveryRecord, DetectorRecord, LedgerError, LedgerRunner
+from .ledger import CaptureState, DeliveryRecord, DetectorRecord, LedgerError, LedgerRunner, Trigger
 from .oods_face import OodsFace, image_in_oods_fields
 
 FOCAL_PLANE_FIELDS: tuple[str, ...] = (
@@ -41,6 +41,14 @@ FOCAL_PLANE_FIELDS: tuple[str, ...] = (
 """The per-detector array fields of ``focalPlaneCapture``, in wire order."""
 
 _INTEGER_FIELDS = frozenset({"detector", "status", "bytesWritten"})
+
+_RECORDED_BY = {
+    Trigger.LIVE: "endOfImageTelemetry",
+    Trigger.COMMANDED: "archiveImage",
+    Trigger.CATCH_UP: "catch-up found it",
+    Trigger.STREAM: "the DAQ stream showed it",
+}
+"""What recorded an image in the ledger, by trigger (for the console line's latency)."""
 
 FaultCallback = Callable[[ErrorCode, str], None]
 """Sends the CSC to FAULT without blocking: ``fault(code, report)``."""
@@ -208,7 +216,44 @@ class ArchiverReporter:
             description=result.description,
             force_output=True,
         )
+        await self._log_image_archived(result)
         await self.focal_plane_capture_if_done(result.obsid)
+
+    async def image_delivered(self, result: ImageDelivered) -> None:
+        """``imageDelivered`` per destination and exposure."""
+        await self._topic("evt_imageDelivered").set_write(
+            camera=result.camera,
+            obsid=result.obsid,
+            destination=result.destination,
+            role=result.role,
+            expectedSensors=result.expected_sensors,
+            deliveredSensors=result.delivered_sensors,
+            missingSensors=result.missing_sensors,
+            statusCode=result.status_code,
+            description=result.description,
+            force_output=True,
+        )
+        if result.status_code != 0:
+            self.log.warning(f"{result.obsid} at {result.destination}: {result.description}")
+
+    async def _log_image_archived(self, result: ImageArchived) -> None:
+        """The image's console line: archived or incomplete, counts, latency since it was recorded."""
+        try:
+            image = await self.runner.run(self.runner.ledger.image, result.obsid)
+        except LedgerError:
+            image = None  # the ledger's callers report it; the line goes without latency
+        latency = ""
+        if image is not None and image.archived_at is not None:
+            since = _RECORDED_BY.get(image.trigger, "it was recorded")
+            latency = f", {image.archived_at - image.registered_at:.1f} s after {since}"
+        counts = f"{result.archived_sensors}/{result.expected_sensors} detectors"
+        if result.status_code == 0:
+            self.log.info(f"{result.obsid} archived: {counts}{latency}")
+        else:
+            self.log.warning(
+                f"{result.obsid} incomplete (status {result.status_code}): {counts}{latency}, "
+                f"missing {result.missing_sensors}: {result.description}"
+            )
 
     def ledger_error(self, error: Exception) -> None:
         """The ledger cannot be reached: FAULT."""

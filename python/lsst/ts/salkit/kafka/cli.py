@@ -5,11 +5,15 @@ development schema registry) in the background.
     eval "$(salkit_kafka env)"                      # in each terminal
     salkit_kafka status
     salkit_kafka down
+
+Without ``--dir`` the state directory is ``.kafka`` in the working
+directory if that exists (``make kafka-up`` puts it there, in the project
+root), else ``$XDG_RUNTIME_DIR/salkit_kafka`` (or ``/tmp/salkit_kafka``).
 """
 
 from __future__ import annotations
 
-__all__ = ["main"]
+__all__ = ["default_state_dir", "main"]
 
 import argparse
 import os
@@ -19,7 +23,29 @@ import sys
 from .devstack import DevStack, DevStackError, format_exports
 from .local_servers import LocalServerError
 
-DEFAULT_DIR = pathlib.Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / "salkit_kafka"
+PROJECT_DIR_NAME = ".kafka"
+"""State directory of ``make kafka-up``, in the project root."""
+
+
+def default_state_dir(cwd: pathlib.Path | None = None) -> pathlib.Path:
+    """Return the state directory used when ``--dir`` is not given.
+
+    Parameters
+    ----------
+    cwd : `pathlib.Path`, optional
+        Working directory (default: the process's).
+
+    Returns
+    -------
+    state_dir : `pathlib.Path`
+        ``<cwd>/.kafka`` if it is a directory (the stack of ``make
+        kafka-up``, run from the project root), else ``salkit_kafka`` in
+        ``$XDG_RUNTIME_DIR`` or ``/tmp``.
+    """
+    project = (pathlib.Path.cwd() if cwd is None else cwd) / PROJECT_DIR_NAME
+    if project.is_dir():
+        return pathlib.Path(PROJECT_DIR_NAME)
+    return pathlib.Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / "salkit_kafka"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         "in-memory development schema registry, listening on 127.0.0.1. Not for production.",
     )
     parser.add_argument(
-        "--dir", type=pathlib.Path, default=DEFAULT_DIR, help="state directory (default: %(default)s)"
+        "--dir",
+        type=pathlib.Path,
+        default=default_state_dir(),
+        help="state directory (default here: %(default)s; ./.kafka where it exists, as 'make kafka-up' makes "
+        "it in the project root, else salkit_kafka in $XDG_RUNTIME_DIR or /tmp)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the broker and the registry; print the environment")
@@ -45,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             env = stack.up(args.subname, args.broker_port, args.registry_port)
+            found_by_default = args.dir.absolute() == default_state_dir().absolute()
+            dir_option = "" if found_by_default else f" --dir {args.dir}"
             sys.stderr.write(
                 f"Started; state in {args.dir}. In each terminal run:\n"
-                f'  eval "$(salkit_kafka --dir {args.dir} env)"   (or: source {args.dir}/env.sh)\n'
+                f'  eval "$(salkit_kafka{dir_option} env)"   (or: source {args.dir}/env.sh)\n'
             )
             sys.stdout.write(format_exports(env))
         elif args.command == "down":
