@@ -26,6 +26,13 @@ every good file in a single ``butler.ingest`` call into
   are still ingested.
 * If the batch ingest fails, the files are ingested one by one so that only
   the culprits are reported `FileStatus.INGEST_FAILURE`.
+* ``copy`` ingest of local files on the same file system as the datastore
+  root becomes ``hardlink`` (``link_copies``, the default): a DBB
+  repository next to its buffer gets the buffer's inode, not one more
+  copy of every byte. Safe because no file is ever written in place (the
+  Archiver writes new files under a temporary name and renames them), and
+  deleting one name (pruning, cleanup) leaves the others. If the link is
+  refused the batch is copied.
 
 Calls block (database and file I/O); the CSC runs them in a thread. One
 ingester serializes its own calls.
@@ -298,7 +305,8 @@ class RawIngester:
         Writeable Butler (e.g. from `create_repository`).
     transfer : `str`, optional
         ``direct`` (the repository points at the file where it is; OODS) or
-        ``copy`` (the file is copied under the repository root; DBB), or
+        ``copy`` (the file is stored under the repository root, hard-linked
+        when on its file system, see ``link_copies``; DBB), or
         another of `TRANSFER_MODES`.
     check_files : `bool`, optional
         Check each file's name and size against its sidecar and its FITS
@@ -311,6 +319,9 @@ class RawIngester:
         Overwrite an existing exposure record that differs (a corrected
         header); otherwise such files fail with the conflict. Files given
         with `RawFile.replace` always update it.
+    link_copies : `bool`, optional
+        With ``transfer="copy"``, hard-link local files that are on the
+        datastore's file system instead of copying them (default True).
 
     Raises
     ------
@@ -326,6 +337,7 @@ class RawIngester:
         check_files: bool = True,
         verify_checksums: bool = False,
         update_exposure_records: bool = False,
+        link_copies: bool = True,
     ) -> None:
         if transfer not in TRANSFER_MODES:
             raise ValueError(f"Unknown transfer mode {transfer!r}; use one of {sorted(TRANSFER_MODES)}")
@@ -334,6 +346,8 @@ class RawIngester:
         self.check_files = check_files
         self.verify_checksums = verify_checksums
         self.update_exposure_records = update_exposure_records
+        self.link_copies = link_copies
+        self._datastore_device: int | None = None
         self._lock = threading.Lock()
         self._dataset_type: DatasetType | None = None
         self._instruments: dict[str, dict[int, DimensionRecord]] = {}
@@ -699,5 +713,43 @@ class RawIngester:
         for item in items:
             assert item.ref is not None
             datasets.append(FileDataset(path=item.uri, refs=[item.ref], formatter=RawFitsFormatter))
-        kwargs: dict[str, Any] = {"transfer": self.transfer, "skip_existing": True}
-        self.butler.ingest(*datasets, record_validation_info=True, **kwargs)
+        transfer = self._transfer_for(items)
+        kwargs: dict[str, Any] = {"transfer": transfer, "skip_existing": True}
+        try:
+            self.butler.ingest(*datasets, record_validation_info=True, **kwargs)
+        except Exception as e:
+            if transfer != "hardlink" or is_registry_unavailable(e):
+                raise
+            _log.info("Hard-linking %d files into the repository failed (%s); copying them", len(items), e)
+            kwargs["transfer"] = "copy"
+            self.butler.ingest(*datasets, record_validation_info=True, **kwargs)
+
+    def _transfer_for(self, items: Sequence[_Item]) -> str:
+        """The transfer mode for a batch: ``hardlink`` for a ``copy`` of local
+        files on the datastore's file system, else the configured one."""
+        if self.transfer != "copy" or not self.link_copies:
+            return self.transfer
+        device = self._datastore_file_system()
+        if device is None:
+            return self.transfer
+        for item in items:
+            if not item.uri.isLocal:
+                return self.transfer
+            try:
+                if os.stat(item.uri.ospath).st_dev != device:
+                    return self.transfer
+            except OSError:
+                return self.transfer
+        return "hardlink"
+
+    def _datastore_file_system(self) -> int | None:
+        """Device of the (single, local) datastore root, or None."""
+        if self._datastore_device is None:
+            roots = [root for root in self.butler.get_datastore_roots().values() if root is not None]
+            if len(roots) != 1 or not roots[0].isLocal:
+                return None
+            path = os.path.abspath(roots[0].ospath)
+            while not os.path.exists(path) and os.path.dirname(path) != path:
+                path = os.path.dirname(path)  # the root is made on the first ingest
+            self._datastore_device = os.stat(path).st_dev
+        return self._datastore_device
