@@ -81,6 +81,7 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
 
     from ..camera import ImageName, get_camera
     from ..csc import ArchiverCsc
+    from ..maps import write_image_map
     from ..simulators import start_simulated_system
     from .progress import ImageProgress, format_table
 
@@ -118,6 +119,25 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
         )
         await asyncio.gather(archiver.start_task, camera_remote.start_task)
         archived = asyncio.Event()
+        maps_written: set[str] = set()
+
+        async def write_map(image: ImageProgress) -> None:
+            # Once the image is settled at the DBB and the OODS: its focal-plane map.
+            if image.obsid in maps_written or image.archived_status is None:
+                return
+            if image.in_oods + image.oods_failed < image.written or csc is None or csc.runtime is None:
+                return
+            maps_written.add(image.obsid)
+            runner = csc.runtime.runner
+            path = root / "maps" / f"{image.obsid}.png"
+            try:
+                await runner.run(write_image_map, runner.ledger, camera, image.obsid, path)
+            except Exception as e:
+                _say(
+                    f"  [{time.monotonic() - started:6.1f} s] {image.obsid}: focal-plane map not written: {e}"
+                )
+                return
+            _say(f"  [{time.monotonic() - started:6.1f} s] {image.obsid}: focal-plane map {path}")
 
         def progress(obsid: str) -> ImageProgress:
             if obsid not in images:
@@ -150,6 +170,7 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
                 image.oods_failed += 1
             if image.in_oods + image.oods_failed in (1, image.expected):
                 show(image)
+            await write_map(image)
             check_done()
 
         def check_done() -> None:
@@ -168,6 +189,7 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
             image.archived_description = data.description
             image.missing = data.missingSensors
             show(image)
+            await write_map(image)
             check_done()
 
         async def on_capture(data: Any) -> None:
@@ -217,6 +239,7 @@ async def run_demo(root: Path, n_images: int = 3, exp_time: float = 1.0, compres
         _say(f"  OODS files / repo      {root / 'oods'}  /  {root / 'repo-oods'}")
         _say(f"  DBB buffer / repo      {root / 'dbb-buffer'}  /  {root / 'repo-dbb'}")
         _say(f"  ledger                 {root / 'ledger.sqlite3'}")
+        _say(f"  focal-plane maps       {root / 'maps'}  ({len(maps_written)} PNG, one per image)")
         _say(f"  configuration          {config_dir}")
         ok = all(progress(name).archived_status == 0 for name in names)
         _say(
