@@ -78,6 +78,7 @@ class ArchiverCommander(salkit.CscCommander):
         self.help_dict["archiveImage"] = "imageName priority  # e.g. CC_O_20241123_000123 0"
         self.help_dict["catchUp"] = "startDate endDate  # YYYYMMDD YYYYMMDD, blank ('') for open ends"
         self.help_dict["retryImage"] = "imageName destination  # destination blank ('') for every failed part"
+        self.help_dict["map"] = "obsid [path [ledgerURL]]  # write the image's focal-plane map (PNG)"
 
     def _summary(self, obsid: str) -> ImageSummary:
         summary = self.images.get(obsid)
@@ -112,6 +113,29 @@ class ArchiverCommander(salkit.CscCommander):
             )
         if summary.archived is not None and summary.oods_done:
             self._print_summary(summary)
+
+    async def do_map(self, args: typing.Sequence[str]) -> None:
+        """``map obsid [path [ledgerURL]]``: write an image's focal-plane map from the ledger.
+
+        The ledger is the one of the Archiver's configuration (as the CSC reads
+        it: ``$TS_ARCHIVER_DIR`` or this checkout, ``$LSST_SITE``) unless given;
+        the default path is ``<obsid>.png`` here. See `lsst.ts.archiver.maps`.
+        """
+        from .maps import MapRefusedError, write_archiver_map  # here: only this command draws
+
+        if not 1 <= len(args) <= 3:
+            self.output(f"map takes obsid [path [ledgerURL]], not {len(args)} argument(s)")
+            return
+        obsid, path, ledger_url = (list(args) + [None, None])[:3]
+        assert obsid is not None
+        try:
+            written = await asyncio.to_thread(
+                write_archiver_map, self.remote.salinfo.name, obsid, path, ledger_url=ledger_url
+            )
+        except MapRefusedError as e:
+            self.output(f"map: {e}")
+            return
+        self.output(f"Focal-plane map of {obsid}: {written.resolve()}")
 
     async def close(self) -> None:
         for task in self._grace_tasks:
