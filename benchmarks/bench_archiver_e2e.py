@@ -12,31 +12,47 @@ packed bytes from the DAQ store and writing them to a file in the OODS
 destination directory (no decode, no FITS, no ingest).
 
 Printed per camera and compression: p50/p95 latency, p50 floor, the ratio
-p50/p50-floor, the throughput (MB of raw FITS per second of latency) and,
-from the ledger, the median per file of capture (image registered -> file
-written), transfer to the OODS and OODS ingest.
+p50/p50-floor, the throughput (MB of raw FITS per second of latency),
+from the ledger the median per file of capture (image registered -> file
+written), transfer to the OODS and OODS ingest, and the disk used per
+image by the raw files of the demo layout (staging, OODS directory, DBB
+buffer, DBB repository; every inode counted once, measured once the DBB
+has ingested every file) next to one copy's bytes.
 
-Default run (about 3-5 minutes on a 2-core VM): LATISS 20 images plain +
-20 RICE_1, ComCam 3 + 3. ``--comcam 20`` gives the >= 20-image ComCam
-numbers; ``--lsstcam`` adds one LSSTCam image per compression mode (205
-CCDs: about 16 GB of raw files per copy; needs ~60 GB free disk).
+Every case runs with the delivery as configured (same-file-system
+destinations hard-linked, the DBB's ``copy`` ingest hard-linked) except the
+``copies`` row: ComCam uncompressed with links switched off (every
+destination and the DBB repository get a real copy, verified by re-reading
+it), the layout as it was before links, measured side by side in the same
+run.
 
-Usage: ``.venv/bin/python benchmarks/bench_archiver_e2e.py [--latiss N] [--comcam N] [--lsstcam] [--modes M]``
+Default run (about 6-8 minutes on a quiet 2-core VM): LATISS 20 images
+plain + 20 RICE_1, ComCam 20 + 20, ComCam 3 with copies. ``--quick``
+(about 1-2 minutes): LATISS 5 + 5, ComCam 3 + 3, copies 2. ``--lsstcam``
+adds one LSSTCam image per compression mode (205 CCDs: about 16 GB of raw
+files per copy).
+
+Usage: ``.venv/bin/python benchmarks/bench_archiver_e2e.py [--quick] [--latiss N] [--comcam N] [--copies N]
+[--lsstcam] [--modes M]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lsst.ts import salkit
 
+import lsst.ts.archiver.delivery.destination as destination_module
 from lsst.ts.archiver.camera import Camera, ImageName, get_camera
 from lsst.ts.archiver.csc import ArchiverCsc
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
@@ -78,12 +94,57 @@ def copy_floor(store: EmulatedDaqStore, obsid: str, destination: Path) -> float:
     return elapsed
 
 
+@contextlib.contextmanager
+def copies_only() -> Iterator[None]:
+    """Deliver as before links: every destination and the DBB repository get a copy."""
+    transferrer, ingester = destination_module.Transferrer, destination_module.RawIngester
+    destination_module.Transferrer = functools.partial(transferrer, link=False)  # type: ignore[misc,assignment]
+    destination_module.RawIngester = functools.partial(ingester, link_copies=False)  # type: ignore[misc,assignment]
+    try:
+        yield
+    finally:
+        destination_module.Transferrer = transferrer  # type: ignore[misc]
+        destination_module.RawIngester = ingester  # type: ignore[misc]
+
+
+LAYOUT = ("staging", "oods", "dbb-buffer", "repo-dbb")
+"""Where the demo layout keeps raw files (the DBB repository's own copies included)."""
+
+
+def raw_files(root: Path) -> list[Path]:
+    return [path for directory in LAYOUT for path in (root / directory).rglob("*.fits") if path.is_file()]
+
+
+async def wait_for_dbb_ingest(root: Path, expected: int, timeout: float = 300.0) -> None:
+    """Wait until the DBB repository holds ``expected`` raw files."""
+    deadline = time.monotonic() + timeout
+    while len(list((root / "repo-dbb").rglob("*.fits"))) < expected:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"The DBB repository did not get {expected} files in {timeout} s")
+        await asyncio.sleep(0.2)
+
+
+def disk_per_image(root: Path, n_images: int) -> tuple[float, float]:
+    """(bytes of every raw inode in the layout, bytes of one copy), per image."""
+    inodes: dict[tuple[int, int], int] = {}
+    for path in raw_files(root):
+        stat = path.stat()
+        inodes[(stat.st_dev, stat.st_ino)] = stat.st_blocks * 512
+    one_copy = sum(p.stat().st_blocks * 512 for p in (root / "staging").rglob("*.fits"))
+    return sum(inodes.values()) / n_images, one_copy / n_images
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, Any]:
+async def run_case(camera: Camera, n_images: int, compress: bool, *, links: bool = True) -> dict[str, Any]:
+    with contextlib.nullcontext() if links else copies_only():
+        return await _run_case(camera, n_images, compress, links)
+
+
+async def _run_case(camera: Camera, n_images: int, compress: bool, links: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench_archiver_") as tmp:
         root = Path(tmp)
         store = EmulatedDaqStore(root / "daq", camera.partition)
@@ -151,6 +212,8 @@ async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, A
                 finished = await asyncio.wait_for(done[obsid], timeout=600)
                 latencies.append(finished - started)
                 sizes.append(sum(p.stat().st_size for p in (root / "staging").rglob(f"{obsid}_R*.fits")))
+            await wait_for_dbb_ingest(root, n_images * expected)
+            disk, one_copy = disk_per_image(root, n_images)
         finally:
             await remote.close()
             await domain.close()
@@ -164,6 +227,9 @@ async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, A
     floor = statistics.median(floors)
     return {
         "camera": camera.name,
+        "links": links,
+        "disk_mb": disk / 1e6,
+        "disk_ratio": disk / one_copy,
         "compress": compress,
         "n": n_images,
         "p50": p50,
@@ -177,13 +243,26 @@ async def run_case(camera: Camera, n_images: int, compress: bool) -> dict[str, A
     }
 
 
+def print_row(result: dict[str, Any]) -> None:
+    label = result["camera"] if result["links"] else f"{result['camera']} copies"
+    print(
+        f"{label:<18} {'yes' if result['compress'] else 'no':<5} {result['n']:>3} {result['p50']:>8.2f} "
+        f"{result['p95']:>8.2f} {result['floor']:>9.3f} {result['ratio']:>9.1f} {result['mb_s']:>7.0f}"
+        f" {result['capture']:>8.2f} {result['transfer']:>8.2f} {result['ingest']:>7.2f}"
+        f" {result['disk_mb']:>9.0f} {result['disk_ratio']:>8.2f}",
+        flush=True,
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--latiss", type=int, default=20, help="LATISS images per mode (default 20).")
+    parser.add_argument("--quick", action="store_true", help="Fewer images: LATISS 5, ComCam 3, copies 2.")
+    parser.add_argument("--latiss", type=int, help="LATISS images per mode (default 20).")
+    parser.add_argument("--comcam", type=int, help="ComCam images per mode (default 20).")
     parser.add_argument(
-        "--comcam", type=int, default=3, help="ComCam images per mode (default 3; 20 for p95)."
+        "--copies", type=int, help="ComCam images delivered with links off, for comparison (default 3)."
     )
     parser.add_argument("--lsstcam", action="store_true", help="Also one LSSTCam image per mode (~16 GB).")
     parser.add_argument(
@@ -193,25 +272,29 @@ async def main() -> None:
         help="Uncompressed, RICE_1 or both (default).",
     )
     args = parser.parse_args()
-    cases = [("LATISS", args.latiss), ("LSSTComCam", args.comcam)]
+    latiss = args.latiss if args.latiss is not None else (5 if args.quick else 20)
+    comcam = args.comcam if args.comcam is not None else (3 if args.quick else 20)
+    copies = args.copies if args.copies is not None else (2 if args.quick else 3)
+    cases = [("LATISS", latiss), ("LSSTComCam", comcam)]
     if args.lsstcam:
         cases.append(("LSSTCam", 1))
     print(
-        f"{'camera':<11} {'RICE':<5} {'n':>3} {'p50 (s)':>8} {'p95 (s)':>8} {'floor (s)':>9} "
-        f"{'p50/floor':>9} {'MB/s':>7}   median per file (s): capture  transfer  ingest",
+        f"{'camera':<18} {'RICE':<5} {'n':>3} {'p50 (s)':>8} {'p95 (s)':>8} {'floor (s)':>9} "
+        f"{'p50/floor':>9} {'MB/s':>7} {'capture':>8} {'transfer':>8} {'ingest':>7}"
+        f" {'disk MB':>9} {'x 1 copy':>8}",
+        flush=True,
+    )
+    print(
+        f"{'':<18} {'':<5} {'':>3} {'':>8} {'':>8} {'':>9} {'':>9} {'':>7}  median per file (s)  per image",
         flush=True,
     )
     for camera_name, n_images in cases:
         if n_images < 1:
             continue
         for compress in {"both": (False, True), "plain": (False,), "rice": (True,)}[args.modes]:
-            result = await run_case(get_camera(camera_name), n_images, compress)
-            print(
-                f"{result['camera']:<11} {'yes' if compress else 'no':<5} {result['n']:>3} {result['p50']:>8.2f} "
-                f"{result['p95']:>8.2f} {result['floor']:>9.3f} {result['ratio']:>9.1f} {result['mb_s']:>7.0f}"
-                f"   {'':20}{result['capture']:>7.2f} {result['transfer']:>9.2f} {result['ingest']:>7.2f}",
-                flush=True,
-            )
+            print_row(await run_case(get_camera(camera_name), n_images, compress))
+    if copies > 0:
+        print_row(await run_case(get_camera("LSSTComCam"), copies, False, links=False))
 
 
 if __name__ == "__main__":
