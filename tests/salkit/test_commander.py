@@ -15,7 +15,7 @@ from lsst.ts.salkit import STD_TIMEOUT, wait_until
 from lsst.ts.salkit.test_csc import TestCsc
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "config" / "Test" / "v1"
-EVENT_LINE = re.compile(r"^\d+\.\d{3}: (\w+): (.*)$")
+EVENT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z: (\w+): (.*)$")
 
 
 @pytest.fixture

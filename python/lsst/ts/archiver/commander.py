@@ -4,6 +4,11 @@ Prints the CSC's events and telemetry like any `lsst.ts.salkit.CscCommander`,
 but summarizes the per-detector events: failures are printed as they
 come, successes are counted, and one line per image is printed once its
 ``imageArchived`` and all its ``imageInOODS`` have arrived.
+
+The Archiver runs in another process (over Kafka: the commander refuses the
+in-memory transport at once, saying how to fix it), or, with ``--simulate``,
+in the commander's own process with its simulated camera system; then the
+commander also has ``takeImages``, sent to that simulated camera.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ import typing
 from dataclasses import dataclass
 
 from lsst.ts import salkit
+
+from .camera import get_camera
+from .simulators.camera_commander import TAKE_IMAGES_HELP, complete_take_images_args
 
 ARCHIVERS = ("ATArchiver", "CCArchiver", "MTArchiver")
 
@@ -66,9 +74,22 @@ class ArchiverCommander(salkit.CscCommander):
         ``ATArchiver``, ``CCArchiver`` or ``MTArchiver``.
     **kwargs
         Further `lsst.ts.salkit.CscCommander` arguments.
+
+    Attributes
+    ----------
+    camera_remote : `lsst.ts.salkit.Remote` or `None`
+        Remote of the simulated camera of an Archiver in this process
+        (`use_simulated_camera`); None: no ``takeImages``.
     """
 
+    def same_process_hint(self) -> str:
+        return (
+            "Or run the Archiver (with its simulated camera system) and the commander in one process: "
+            f"bin/archiver_commander {self.remote.salinfo.name} --simulate --enable"
+        )
+
     def __init__(self, name: str, **kwargs: typing.Any) -> None:
+        self.camera_remote: salkit.Remote | None = None
         kwargs.setdefault("telemetry_fields_to_not_compare", ("timestamp", "oldestPendingAge", "freeSpace"))
         self.images: dict[str, ImageSummary] = {}
         #: Seconds an image's line waits for its last imageInOODS after imageArchived.
@@ -79,6 +100,33 @@ class ArchiverCommander(salkit.CscCommander):
         self.help_dict["catchUp"] = "startDate endDate  # YYYYMMDD YYYYMMDD, blank ('') for open ends"
         self.help_dict["retryImage"] = "imageName destination  # destination blank ('') for every failed part"
         self.help_dict["map"] = "obsid [path [ledgerURL]]  # write the image's focal-plane map (PNG)"
+
+    def use_simulated_camera(self) -> None:
+        """Offer ``takeImages``, sent to the camera simulator that an Archiver
+        running with ``--simulate`` in this process starts with it."""
+        self.camera_remote = salkit.Remote(
+            self.domain, get_camera(self.remote.salinfo.name).csc_name, include=["summaryState"]
+        )
+        self.help_dict["takeImages"] = f"{TAKE_IMAGES_HELP}\n      (sent to the simulated camera)"
+
+    async def do_takeImages(self, args: typing.Sequence[str]) -> None:
+        """Take images with the simulated camera (``--simulate`` only)."""
+        camera = self.camera_remote
+        if camera is None:
+            self.output(
+                "takeImages is for the simulated camera of archiver_commander --simulate; to command a "
+                "camera in another process use bin/camera_commander <AT|CC|MT>Camera (over Kafka)"
+            )
+            return
+        topic = camera.cmd_takeImages  # type: ignore[attr-defined]
+        values = self.parse_command_args(topic, complete_take_images_args(args))
+        if not camera.evt_summaryState.has_data:  # type: ignore[attr-defined]
+            self.output(
+                "The simulated camera is not running yet: it starts when the Archiver starts "
+                "(start, or --enable)"
+            )
+            return
+        await self.send_command("takeImages", topic, values)
 
     def _summary(self, obsid: str) -> ImageSummary:
         summary = self.images.get(obsid)
@@ -97,7 +145,8 @@ class ArchiverCommander(salkit.CscCommander):
         else:
             summary.capture_failed += 1
             self.output(
-                f"{data.private_sndStamp:0.3f}: {data.obsid} {data.raft}_{data.sensor}: capture failed "
+                f"{self.format_time(data.private_sndStamp)}: {data.obsid} {data.raft}_{data.sensor}: "
+                "capture failed "
                 f"(status {data.statusCode}): {data.description}"
             )
 
@@ -108,7 +157,8 @@ class ArchiverCommander(salkit.CscCommander):
         else:
             summary.oods_failed += 1
             self.output(
-                f"{data.private_sndStamp:0.3f}: {data.obsid} {data.raft}_{data.sensor}: OODS ingest failed "
+                f"{self.format_time(data.private_sndStamp)}: {data.obsid} {data.raft}_{data.sensor}: "
+                "OODS ingest failed "
                 f"(status {data.statusCode}): {data.description}"
             )
         if summary.archived is not None and summary.oods_done:
@@ -140,6 +190,8 @@ class ArchiverCommander(salkit.CscCommander):
     async def close(self) -> None:
         for task in self._grace_tasks:
             task.cancel()
+        if self.camera_remote is not None:
+            await self.camera_remote.close()
         await super().close()
 
     async def tel_focalPlaneCapture_callback(self, data: typing.Any) -> None:
@@ -166,18 +218,61 @@ class ArchiverCommander(salkit.CscCommander):
         if self.images.get(summary.obsid) is not summary:
             return  # already printed
         del self.images[summary.obsid]
-        self.output(f"{summary.archived.private_sndStamp:0.3f}: {summary.line(summary.archived)}")
+        self.output(
+            f"{self.format_time(summary.archived.private_sndStamp)}: {summary.line(summary.archived)}"
+        )
 
 
 async def amain(args: typing.Sequence[str] | None = None) -> None:
-    """Run the commander: ``archiver_commander {ATArchiver,CCArchiver,MTArchiver} [--enable]``."""
-    parser = argparse.ArgumentParser(description="Command an Archiver CSC interactively")
+    """Run the commander: ``archiver_commander {ATArchiver,CCArchiver,MTArchiver}
+    [--enable] [--simulate [--configdir DIR]]``.
+
+    Raises
+    ------
+    SystemExit
+        With status 2 and the fix on stderr if the Archiver cannot be
+        reached (the in-memory transport without ``--simulate``), 1 if it
+        cannot be started (``--simulate``) or ``--enable`` fails.
+    """
+    parser = argparse.ArgumentParser(
+        description="Command an Archiver CSC interactively (over Kafka, or --simulate in this process)"
+    )
     parser.add_argument("name", choices=ARCHIVERS, help="The Archiver to command.")
     parser.add_argument("-e", "--enable", action="store_true", help="Enable the CSC first.")
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="Run the Archiver with its simulated camera system in this process (STANDBY; "
+        "with --enable, ENABLED) and offer takeImages; needs LSST_SITE (e.g. test).",
+    )
+    parser.add_argument(
+        "--configdir", help="With --simulate: the Archiver's configuration directory (default: its own)."
+    )
     parsed = parser.parse_args(sys.argv[1:] if args is None else args)
-    commander = ArchiverCommander(parsed.name, enable=parsed.enable)
+    if parsed.configdir is not None and not parsed.simulate:
+        parser.error("--configdir needs --simulate")
+    if not parsed.simulate:
+        status = await ArchiverCommander(parsed.name, enable=parsed.enable).run_session()
+        if status:
+            raise SystemExit(status)
+        return
+    from .csc import ArchiverCsc
+
     try:
-        await commander.start()
-        await commander.run_interactive()
+        csc = ArchiverCsc(name=parsed.name, config_dir=parsed.configdir, simulation_mode=1)
+    except (RuntimeError, ValueError) as e:
+        print(f"archiver_commander: cannot start {parsed.name}: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    try:
+        try:
+            await csc.start_task
+        except salkit.ExpectedError as e:
+            print(f"archiver_commander: cannot start {parsed.name}: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
+        commander = ArchiverCommander(parsed.name, enable=parsed.enable)
+        commander.use_simulated_camera()
+        status = await commander.run_session()
     finally:
-        await commander.close()
+        await csc.close()
+    if status:
+        raise SystemExit(status)

@@ -9,6 +9,7 @@ import enum
 import functools
 import importlib.metadata
 import logging
+import os
 import signal
 import sys
 import typing
@@ -20,7 +21,7 @@ from .domain import Domain
 from .enums import State
 from .errors import ExpectedError
 from .remote import Remote
-from .transport import make_transport
+from .transport import TRANSPORT_ENV_VAR, make_transport
 
 #: Seconds between heartbeat events.
 HEARTBEAT_INTERVAL = 1.0
@@ -56,39 +57,78 @@ class _SignalHandlers:
 
     ``loop.add_signal_handler`` keeps one handler per signal, so CSCs
     register here and the handler sets ``done_task`` of each of them.
+    `BaseCsc.amain` holds the handlers for the whole run (`hold`), so a
+    signal before the CSC has started, or a second one while it closes,
+    is handled too (no ``KeyboardInterrupt`` traceback).
     """
 
     def __init__(self) -> None:
         self.cscs: set[BaseCsc] = set()
+        self.holders: set[asyncio.Future[int]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.installed = False
 
-    def add(self, csc: BaseCsc) -> None:
+    def _install(self) -> None:
         loop = asyncio.get_running_loop()
         if self.loop is not loop:
             self.cscs.clear()
+            self.holders.clear()
             self.loop = loop
-        if not self.cscs:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.add_signal_handler(signum, self._handle, signum)
-                except (NotImplementedError, RuntimeError, ValueError):
-                    return  # not the main thread, or not supported
-        self.cscs.add(csc)
+            self.installed = False
+        if self.installed:
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self._handle, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                return  # not the main thread, or not supported
+        self.installed = True
 
-    def remove(self, csc: BaseCsc) -> None:
-        self.cscs.discard(csc)
-        if not self.cscs and self.loop is not None and not self.loop.is_closed():
+    def _uninstall_if_unused(self) -> None:
+        if self.cscs or self.holders or not self.installed:
+            return
+        self.installed = False
+        if self.loop is not None and not self.loop.is_closed():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 try:
                     self.loop.remove_signal_handler(signum)
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
 
+    def add(self, csc: BaseCsc) -> None:
+        self._install()
+        self.cscs.add(csc)
+
+    def remove(self, csc: BaseCsc) -> None:
+        self.cscs.discard(csc)
+        self._uninstall_if_unused()
+
+    def hold(self) -> asyncio.Future[int]:
+        """Install the handlers until `release`; return a future set to the
+        number of the first signal received."""
+        self._install()
+        received: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.holders.add(received)
+        return received
+
+    def release(self, received: asyncio.Future[int]) -> None:
+        """Undo `hold`."""
+        self.holders.discard(received)
+        self._uninstall_if_unused()
+
     def _handle(self, signum: int) -> None:
-        for csc in list(self.cscs):
-            csc.log.info(f"Received signal {signal.Signals(signum).name}; quitting")
-            if not csc.done_task.done():
-                csc.done_task.set_result(None)
+        name = signal.Signals(signum).name
+        quitting = [csc for csc in self.cscs if not csc.done_task.done()]
+        for csc in quitting:
+            csc.log.info(f"Received signal {name}; quitting")
+            csc.done_task.set_result(None)
+        first = False
+        for received in self.holders:
+            if not received.done():
+                received.set_result(signum)
+                first = True
+        if not quitting and not first:
+            print(f"Received {name} again; still shutting down, please wait", file=sys.stderr, flush=True)
 
 
 _signal_handlers = _SignalHandlers()
@@ -552,7 +592,11 @@ class BaseCsc(Controller):
         """Run the CSC from the command line until exitControl or a signal.
 
         Parses ``sys.argv`` (see `make_from_cmd_line`), with the
-        duplicate-instance check on, then waits for `done_task` and closes.
+        duplicate-instance check on, then waits for `done_task` (or
+        SIGINT/SIGTERM: Ctrl-C ends the run cleanly, also before the CSC
+        has started, and a second one while it closes only says to wait)
+        and closes. On the in-memory transport a CSC not in simulation
+        mode prints a warning that nothing outside its process can reach it.
 
         Raises
         ------
@@ -562,15 +606,46 @@ class BaseCsc(Controller):
             fails with an `ExpectedError` (e.g. another instance is running,
             or the ``--override`` configuration is invalid).
         """
+        received = _signal_handlers.hold()
         try:
-            csc = cls.make_from_cmd_line(index=index, check_if_duplicate=True, **kwargs)
-        except (RuntimeError, ValueError) as e:
-            print(f"{cls.__name__}: cannot start: {e}", file=sys.stderr)
-            raise SystemExit(1) from None
-        try:
-            await csc.done_task
-        except ExpectedError as e:
-            print(f"{cls.__name__}: {e}", file=sys.stderr)
-            raise SystemExit(1) from None
+            try:
+                csc = cls.make_from_cmd_line(index=index, check_if_duplicate=True, **kwargs)
+            except (RuntimeError, ValueError) as e:
+                print(f"{cls.__name__}: cannot start: {e}", file=sys.stderr)
+                raise SystemExit(1) from None
+            warning = _memory_transport_warning(csc)
+            if warning:
+                print(warning, file=sys.stderr, flush=True)
+            try:
+                ends: list[asyncio.Future[typing.Any]] = [csc.done_task, received]
+                await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+                if csc.done_task.done():
+                    csc.done_task.result()
+            except ExpectedError as e:
+                print(f"{cls.__name__}: {e}", file=sys.stderr)
+                raise SystemExit(1) from None
+            finally:
+                await csc.close()
         finally:
-            await csc.close()
+            _signal_handlers.release(received)
+
+
+def _memory_transport_warning(csc: BaseCsc) -> str:
+    """The warning for a CSC run from the command line on the in-memory
+    transport ("" if it uses another transport)."""
+    if csc.domain.transport.name != "memory":
+        return ""
+    name = csc.salinfo.name_index
+    if csc._requested_simulation_mode:
+        return (
+            f"NOTE: {name} uses the in-memory SAL transport: its simulators run in this process, "
+            "but no commander in another process can reach it (for a shell, use Kafka: "
+            'make kafka-up; eval "$(bin/salkit_kafka --dir .kafka env)" in each terminal).'
+        )
+    return (
+        f"WARNING: {name} uses the in-memory SAL transport (${TRANSPORT_ENV_VAR} is "
+        f"{os.environ.get(TRANSPORT_ENV_VAR) or 'unset'}): nothing outside this process can reach it "
+        "(no commander, camera or Header Service in another process). To connect processes, use "
+        "Kafka in every terminal (from the source tree's root): make kafka-up; eval \"$(bin/salkit_kafka "
+        '--dir .kafka env)". Or run with --simulate, if the CSC has it, for a self-contained system.'
+    )

@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from .status import CaptureStatus
 from .task import CaptureTask, DetectorOutcome, SourceOutcome
-from .worker import capture_source
+from .worker import capture_source, ignore_interrupts
 from .worker_status import WorkerState, WorkerStatus, WorkerStatusCallback
 
 _log = logging.getLogger(__name__)
@@ -105,8 +105,12 @@ class LocalCapturePool(CapturePool):
         self._watcher: asyncio.Task[None] | None = None
 
     def _make_executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        # Workers ignore SIGINT (Ctrl-C reaches the whole process group): the
+        # CSC handles it and shuts the pool down.
         return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=ignore_interrupts,
         )
 
     async def start(self) -> None:

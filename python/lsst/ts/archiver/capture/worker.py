@@ -16,11 +16,12 @@ the outcome's ``path``) for a retry.
 
 from __future__ import annotations
 
-__all__ = ["capture_source", "classify_error"]
+__all__ = ["capture_source", "classify_error", "ignore_interrupts"]
 
 import dataclasses
 import math
 import os
+import signal
 import time
 import traceback
 
@@ -67,6 +68,18 @@ SAMPLE_BITS = 18
 
 DESCRIPTION_NOTE_LENGTH = 1000
 """Characters of ``HDRNOTE`` repeated in an outcome's description at most."""
+
+
+def ignore_interrupts() -> None:
+    """Initializer of a worker process: ignore SIGINT.
+
+    Ctrl-C in a terminal sends SIGINT to every process of the foreground
+    group; a worker that took it would die with a ``KeyboardInterrupt``
+    traceback in the middle of a task. The parent CSC handles the signal
+    and shuts its pool down, which ends the workers cleanly.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 # Per-process caches: a worker process serves many tasks.
 _stores: dict[tuple[str, str], DaqStore] = {}
