@@ -25,7 +25,7 @@ table { border-collapse: collapse; }
 td, th { border: 1px solid #bbb; padding: 2px 8px; text-align: left; font-size: 0.9em; }
 .maps { display: flex; flex-wrap: wrap; gap: 12px; }
 .map { border: 1px solid #bbb; padding: 4px; }
-.map img { width: 360px; height: auto; display: block; }
+.map img { width: 440px; height: auto; display: block; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #000;
           vertical-align: middle; margin: 0 4px 0 12px; }
 .muted { color: #666; }
@@ -89,7 +89,7 @@ def render_page(snapshot: StatusSnapshot, *, refresh: float = 5.0) -> str:
         f'<meta http-equiv="refresh" content="{max(1, round(refresh))}">'
         f"<title>{_e(s.component)} status</title><style>{_STYLE}</style></head><body>"
         f"<h1>{_e(s.component)} ({_e(s.camera)})</h1>"
-        f'<p class="muted">Read-only status at {_e(utc_iso(s.taken_at))} UTC; refreshes every '
+        f'<p class="muted">Read-only status at {_e(utc_iso(s.taken_at))}; refreshes every '
         f'{max(1, round(refresh))} s. Machine-readable: <a href="/status.json">/status.json</a>. '
         f"Images not archived yet: {s.images_pending}.</p>"
         f"<h2>Latest images</h2><p>{_legend()}</p>"
