@@ -57,3 +57,17 @@ def test_map_of_a_missing_ledger_is_refused_with_its_url(tmp_path: Path) -> None
     with pytest.raises(MapRefusedError, match="Cannot open the ledger"):
         write_archiver_map("ATArchiver", OBSID, tmp_path / "map.png", ledger_url=url)
     assert not (tmp_path / "map.png").exists()
+
+
+def test_archiver_map_script_needs_no_csc(
+    archiver_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lsst.ts.archiver.maps.cli import main
+
+    assert main(["ATArchiver", OBSID, "-o", str(tmp_path / "cli.png")]) == 0
+    assert capsys.readouterr().out == f"Focal-plane map of {OBSID}: {tmp_path / 'cli.png'}\n"
+    with Image.open(tmp_path / "cli.png") as image:
+        assert image.size == MAP_SIZE
+    url = f"sqlite:///{tmp_path / 'archiver' / 'ledger.sqlite3'}"
+    assert main(["ATArchiver", "AT_O_20270115_000998", "--ledger", url]) == 1
+    assert f"AT_O_20270115_000998 is not in the ledger {url}" in capsys.readouterr().err

@@ -62,7 +62,7 @@ def write_archiver_map(
         try:
             _, config = load_archiver_config(component)
         except ArchiverConfigError as e:
-            raise MapRefusedError(f"{e}; or give the ledger URL: map <obsid> <path> <ledger URL>") from e
+            raise MapRefusedError(f"{e}; or give the ledger URL") from e
         ledger_url = config.ledger_url
     target = pathlib.Path(path) if path else pathlib.Path(f"{obsid}.png")
     try:
