@@ -20,7 +20,6 @@ from lsst.ts.archiver.maps import (
     write_image_map,
 )
 
-
 LEGEND_SWATCH = 200
 """More pixels than one legend swatch has (132 at `MAP_SIZE`)."""
 
