@@ -8,6 +8,38 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[bootstrap] %s\n' "$*"; }
+started=$SECONDS
+
+# Copy pip's output to the log and show progress instead: a count of the
+# packages collected (downloaded or found in a local wheel directory), then
+# how many are being installed (the longest step on a first run).
+pip_progress() {
+    local line count=0 tty=0
+    [ -t 1 ] && tty=1
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >>"$pip_log"
+        case "$line" in
+            Collecting*)
+                count=$((count + 1))
+                if [ "$tty" -eq 1 ]; then
+                    printf '\r[bootstrap]   %3d packages collected, %3d s: %-40.40s' \
+                        "$count" "$((SECONDS - started))" "${line#Collecting }"
+                elif [ $((count % 20)) -eq 0 ]; then
+                    log "  $count packages collected ($((SECONDS - started)) s)"
+                fi
+                ;;
+            "Installing collected packages: pip") ;;
+            "Installing collected packages:"*)
+                [ "$tty" -eq 1 ] && printf '\n'
+                local names="${line#Installing collected packages: }" commas
+                commas="${names//[^,]/}"
+                log "  installing $((${#commas} + 1)) packages ($((SECONDS - started)) s so far; about 20-60 s more)"
+                count=0
+                ;;
+        esac
+    done
+    if [ "$tty" -eq 1 ] && [ "$count" -gt 0 ]; then printf '\n'; fi
+}
 
 apt_packages=()
 command -v fitsverify >/dev/null 2>&1 || apt_packages+=(fitsverify)
@@ -19,7 +51,7 @@ fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    log "installing Debian packages: ${apt_packages[*]}"
+    log "installing Debian packages: ${apt_packages[*]} (a few minutes when chromium or postgresql is among them)"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
@@ -43,15 +75,22 @@ if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt "$stamp" ]; then
         log "creating .venv with $python ($("$python" --version))"
         "$python" -m venv .venv
     fi
-    log "installing Python packages into .venv (first run takes about a minute)"
     pip_log=.venv/pip-install.log
+    if [ -f "$stamp" ]; then
+        log "updating Python packages in .venv (pyproject.toml changed; usually under a minute)"
+    else
+        log "installing Python packages into .venv: about 95 packages; 40 s with a local wheel cache," \
+            "up to 4 minutes when all must be downloaded (full log: $pip_log)"
+    fi
+    : >"$pip_log"
     if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[test]'; } \
-            >"$pip_log" 2>&1; then
+            2>&1 | pip_progress; then
         grep -v "^WARNING: Location" "$pip_log" | tail -40 >&2
         echo "error: pip install failed; full log in $pip_log" >&2
         exit 1
     fi
     .venv/bin/python -c 'import lsst.ts.archiver, lsst.ts.salkit' || { echo "error: the package did not install into .venv" >&2; exit 1; }
     touch "$stamp"
+    log "Python packages installed in $((SECONDS - started)) s"
 fi
 log "ready: $(.venv/bin/python --version)"
