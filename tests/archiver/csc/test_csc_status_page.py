@@ -91,8 +91,7 @@ async def test_status_page_in_headless_chromium_shows_the_archived_image(
             )
             assert status["images"][0]["obsid"] == obsid
             screenshot = tmp_path / "page.png"
-            await run_chromium(tmp_path / "profile", f"--screenshot={screenshot}", url)
-            dom = await run_chromium(tmp_path / "profile-dom", "--dump-dom", url)
+            dom = await run_chromium(tmp_path / "profile", f"--screenshot={screenshot}", "--dump-dom", url)
         assert csc.status_page is None  # stopped with the runtime
     finally:
         await system.close()
