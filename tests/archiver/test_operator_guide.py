@@ -1,0 +1,300 @@
+"""The operator guide's command sequences, run as written from the source tree.
+
+Every ``bin/...`` command that README.md, doc/archiver.rst and doc/kafka.rst
+show must exist and answer ``--help`` when run directly, without the venv
+activated. The quick-start sequences of doc/archiver.rst are run for real,
+each line checked to be in one of the guide's literal blocks first: the
+CSC with ``--simulate`` on its own console (state lines, Ctrl-C), the
+Archiver and its commander in one process (``takeImages``, the image's
+line, ``exit``), and a CSC, ``archiver_commander`` and ``camera_commander``
+in three "terminals" over a Kafka stack started with ``bin/salkit_kafka``.
+
+The test site's configuration is used with its root (``/tmp/ts_archiver_test``)
+moved under the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shlex
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until_sync
+
+pytestmark = pytest.mark.integration  # runs the bin scripts, a CSC and tansu
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+GUIDES = (REPO / "README.md", REPO / "doc" / "archiver.rst", REPO / "doc" / "kafka.rst")
+TEST_SITE_ROOT = "/tmp/ts_archiver_test"
+KAFKA_VARIABLES = re.compile(r"LSST_(SALKIT_TRANSPORT|KAFKA_.*|SCHEMA_REGISTRY_URL|TOPIC_SUBNAME)")
+IMAGE_LINE = re.compile(r"(AT_O_\d{8}_\d{6}) archived: 1/1 detectors, [0-9.]+ s after endOfImageTelemetry")
+
+
+def guide_bin_commands() -> set[str]:
+    """Names of the ``bin/<name>`` scripts the guides mention."""
+    text = "\n".join(path.read_text() for path in GUIDES)
+    return set(re.findall(r"(?<![\w./])bin/([A-Za-z_]+)", text))
+
+
+def guide_literal_lines() -> set[str]:
+    """The lines of the guides' literal blocks, comments and surrounding blanks removed."""
+    lines: set[str] = set()
+    for path in GUIDES:
+        in_block, indent = False, 0
+        for raw in path.read_text().splitlines():
+            if in_block and raw.strip() and len(raw) - len(raw.lstrip()) < indent:
+                in_block = False
+            if in_block and raw.strip():
+                indent = indent or len(raw) - len(raw.lstrip())
+                command = raw.split("  #", 1)[0].strip()
+                if command and not command.startswith("#"):
+                    lines.add(command)
+            if raw.rstrip().endswith("::") or raw.strip().startswith("```"):
+                in_block, indent = True, 0
+    return lines
+
+
+def assert_in_guide(*commands: str) -> None:
+    """Fail if a command line the test runs is not shown in a literal block of the guides."""
+    shown = guide_literal_lines()
+    missing = [command for command in commands if command not in shown]
+    assert not missing, f"not in the guides' literal blocks: {missing}"
+
+
+def operator_environ(**extra: str) -> dict[str, str]:
+    """A new terminal: this environment without the venv (not activated, not on
+    PATH) and without Kafka settings, with ``LSST_SITE=test``."""
+    venv_bin = str(REPO / ".venv" / "bin")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name != "VIRTUAL_ENV" and not KAFKA_VARIABLES.fullmatch(name)
+    }
+    env["PATH"] = os.pathsep.join(
+        part for part in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if part != venv_bin
+    )
+    env.update(LSST_SITE="test", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def relocated_test_site(component: str, root: pathlib.Path) -> pathlib.Path:
+    """``config/<component>/v1`` with the test site's root moved to ``root``."""
+    config_dir = root / "config" / component
+    config_dir.mkdir(parents=True)
+    for name in ("_init.yaml", "_test.yaml"):
+        text = (REPO / "config" / component / "v1" / name).read_text()
+        (config_dir / name).write_text(text.replace(TEST_SITE_ROOT, str(root / "site")))
+    return config_dir
+
+
+class Terminal:
+    """A command run as in a terminal of its own: its own process group (Ctrl-C
+    reaches all its processes), stdin a pipe, stdout and stderr collected as lines.
+
+    Parameters
+    ----------
+    command : `str`
+        Shell command line (bash), run in ``cwd``.
+    cwd : `pathlib.Path`
+        Working directory.
+    env : `dict` [`str`, `str`]
+        Environment.
+    """
+
+    def __init__(self, command: str, cwd: pathlib.Path, env: dict[str, str]) -> None:
+        self.command = command
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def text(self) -> str:
+        """Everything printed so far."""
+        return "\n".join(self.lines)
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float = STD_TIMEOUT) -> re.Match[str]:
+        """Wait for a line matching ``pattern``; return the match."""
+        regex = re.compile(pattern)
+
+        def match() -> re.Match[str] | None:
+            if self.process.poll() is not None:
+                self._reader.join(timeout=STD_TIMEOUT)
+            found = next((m for m in map(regex.search, list(self.lines)) if m), None)
+            if found is None and self.process.poll() is not None:
+                raise AssertionError(
+                    f"{self.command!r} exited ({self.process.returncode}) without {regex.pattern!r}:\n{self.text}"
+                )
+            return found
+
+        try:
+            return wait_until_sync(match, timeout, what=f"{regex.pattern!r} from {self.command!r}")
+        except TimeoutError as e:
+            raise AssertionError(f"{e}\n--- output:\n{self.text}") from None
+
+    def type(self, line: str) -> None:
+        """Type a line."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def ctrl_c(self) -> None:
+        """Ctrl-C: SIGINT to the terminal's foreground process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+
+    def exit_status(self, timeout: float = STD_TIMEOUT) -> int:
+        """Wait for the command to end; return its exit status."""
+        status = self.process.wait(timeout)
+        self._reader.join(timeout=STD_TIMEOUT)
+        return status
+
+    def kill(self) -> None:
+        """Kill what is left of the command (test teardown)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(STD_TIMEOUT)
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    """Terminals a test opens; whatever still runs at its end is killed."""
+    opened: list[Terminal] = []
+    yield opened
+    for terminal in opened:
+        terminal.kill()
+
+
+def open_terminal(opened: list[Terminal], command: str, cwd: pathlib.Path, env: dict[str, str]) -> Terminal:
+    terminal = Terminal(command, cwd, env)
+    opened.append(terminal)
+    return terminal
+
+
+def assert_clean_exit(terminal: Terminal) -> None:
+    status = terminal.exit_status()
+    assert status == 0, f"{terminal.command!r} exited {status}:\n{terminal.text}"
+    assert "Traceback" not in terminal.text, terminal.text
+
+
+def test_every_bin_command_of_the_guides_runs_directly_and_answers_help(tmp_path: pathlib.Path) -> None:
+    commands = guide_bin_commands()
+    assert {
+        "run_atarchiver",
+        "run_ccarchiver",
+        "archiver_commander",
+        "camera_commander",
+        "salkit_kafka",
+    } <= commands
+    for name in commands:
+        assert os.access(REPO / "bin" / name, os.X_OK), f"bin/{name} is not an executable script"
+    # The three Archiver scripts are one script but for the component (so one --help runs for them).
+    at_archiver = (REPO / "bin" / "run_atarchiver").read_text()
+    for name, code in (("run_ccarchiver", "CC"), ("run_mtarchiver", "MT")):
+        assert (REPO / "bin" / name).read_text() == at_archiver.replace("ATArchiver", f"{code}Archiver")
+    helps = {
+        name: subprocess.Popen(
+            [str(REPO / "bin" / name), "--help"],
+            cwd=tmp_path,
+            env=operator_environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in sorted(commands - {"run_ccarchiver", "run_mtarchiver"})
+    }
+    for name, process in helps.items():
+        output, _ = process.communicate(timeout=STD_TIMEOUT)
+        assert process.returncode == 0, f"bin/{name} --help exited {process.returncode}:\n{output}"
+        assert "usage:" in output, output
+
+
+def test_one_process_session_takes_an_image_and_exits(
+    tmp_path: pathlib.Path, terminals: list[Terminal]
+) -> None:
+    command = "bin/archiver_commander ATArchiver --simulate --enable"
+    assert_in_guide(command, "takeImages 1 1.0", "exit")
+    config_dir = relocated_test_site("ATArchiver", tmp_path)
+    session = open_terminal(terminals, f"{command} --configdir {config_dir}", REPO, operator_environ())
+    session.wait_for(r"summaryState: summaryState=<State.ENABLED")
+    session.type("takeImages 1 1.0")
+    session.wait_for(r"AT_O_\d{8}_\d{6}: OK; 1/1 archived")
+    session.type("exit")
+    assert_clean_exit(session)
+
+
+def test_kafka_session_in_three_terminals(tmp_path: pathlib.Path, terminals: list[Terminal]) -> None:
+    env_line = 'eval "$(bin/salkit_kafka env)"'
+    csc_command = "bin/run_atarchiver --simulate --state enabled"
+    assert_in_guide(
+        env_line, csc_command, "bin/archiver_commander ATArchiver", "bin/camera_commander ATCamera"
+    )
+    salkit_kafka = str(REPO / "bin" / "salkit_kafka")
+    # make kafka-up runs bin/salkit_kafka --dir .kafka up in the project root; here the "project
+    # root" of the stack is tmp_path, so every terminal finds .kafka there.
+    up = subprocess.run(
+        [salkit_kafka, "--dir", ".kafka", "up"],
+        cwd=tmp_path,
+        env=operator_environ(),
+        capture_output=True,
+        text=True,
+        timeout=STD_TIMEOUT,
+    )
+    assert up.returncode == 0, up.stderr
+    try:
+        config_dir = relocated_test_site("ATArchiver", tmp_path)
+        kafka_env = env_line.replace("bin/salkit_kafka", shlex.quote(salkit_kafka)) + " && "
+        bin_dir = shlex.quote(str(REPO / "bin"))
+        csc = open_terminal(
+            terminals,
+            f"{kafka_env}{bin_dir}/{csc_command.removeprefix('bin/')} --configdir {config_dir}",
+            tmp_path,
+            operator_environ(),
+        )
+        # The commanders start while the CSC does (they wait for it): the session takes less time.
+        commander = open_terminal(
+            terminals, f"{kafka_env}{bin_dir}/archiver_commander ATArchiver", tmp_path, operator_environ()
+        )
+        camera = open_terminal(
+            terminals, f"{kafka_env}{bin_dir}/camera_commander ATCamera", tmp_path, operator_environ()
+        )
+        for state in ("STANDBY", "DISABLED", "ENABLED"):
+            csc.wait_for(rf"ATArchiver INFO: Summary state {state}$")
+        csc.wait_for(r"Destination oods: created .*/site/latiss/oods \(simulation mode\)")
+        commander.wait_for(r"summaryState: summaryState=<State.ENABLED")
+        camera.wait_for(r"summaryState: summaryState=<State.ENABLED")
+        camera.type("takeImages 1 1.0")
+        obsid = csc.wait_for(IMAGE_LINE).group(1)
+        camera.wait_for(rf"endOfImageTelemetry: {obsid} \(1/1\)")
+        commander.wait_for(rf"{obsid}: OK; 1/1 archived")
+        for terminal in (commander, camera):
+            terminal.type("exit")
+        for terminal in (commander, camera):
+            assert_clean_exit(terminal)
+        csc.ctrl_c()
+        assert_clean_exit(csc)
+    finally:
+        down = subprocess.run(
+            [salkit_kafka, "down"], cwd=tmp_path, capture_output=True, text=True, timeout=STD_TIMEOUT
+        )
+    assert down.returncode == 0 and down.stdout.count("stopped") == 2, down.stdout + down.stderr
