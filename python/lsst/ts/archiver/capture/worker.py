@@ -24,10 +24,11 @@ import os
 import signal
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from ..camera import Camera
+from ..camera import Camera, Detector
 from ..daq import (
     DaqStore,
     EmulatedDaqStore,
@@ -59,7 +60,7 @@ from ..fits import (
 )
 from ..metadata import SidecarError
 from ..staging import StagingArea
-from .stats import detector_stats
+from .stats import DetectorStats, detector_stats
 from .status import CaptureStatus
 from .task import CaptureOptions, CaptureTask, DetectorOutcome, SourceOutcome
 
@@ -85,6 +86,20 @@ def ignore_interrupts() -> None:
 _stores: dict[tuple[str, str], DaqStore] = {}
 _writers: dict[tuple[bool, bool], RawFitsWriter] = {}
 _buffers: dict[tuple[int, ...], np.ndarray] = {}
+_stats_thread: ThreadPoolExecutor | None = None
+
+
+def _stats_in_background(detector: Detector, pixels: np.ndarray) -> Future[DetectorStats]:
+    """Compute a detector's pixel statistics in this process's stats thread.
+
+    They run while the file is written and hashed (numpy's partition,
+    ``writev`` and hashlib release the GIL), which costs no wall time when
+    a core is free (one CCD per image, or the last task of an image).
+    """
+    global _stats_thread
+    if _stats_thread is None:
+        _stats_thread = ThreadPoolExecutor(1, thread_name_prefix="capture-stats")
+    return _stats_thread.submit(detector_stats, detector, pixels)
 
 
 def _store(options: CaptureOptions) -> DaqStore:
@@ -278,10 +293,13 @@ def capture_source(task: CaptureTask) -> SourceOutcome:
         try:
             if detector.n_amplifiers != pixels.shape[0]:
                 pixels = pixels[: detector.n_amplifiers]
-            written = writer.write(
-                directory, camera, detector, pixels, metadata, header, header_problem=header_problem
-            )
-            stats = detector_stats(detector, pixels)
+            computing = _stats_in_background(detector, pixels)
+            try:
+                written = writer.write(
+                    directory, camera, detector, pixels, metadata, header, header_problem=header_problem
+                )
+            finally:
+                stats = computing.result()  # the pixels' buffer is reused by the next decode
         except UntranslatableFileError as e:
             kept = os.path.getsize(e.path) if os.path.exists(e.path) else 0
             outcomes.append(

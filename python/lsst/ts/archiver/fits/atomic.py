@@ -16,7 +16,9 @@ import ctypes.util
 import errno
 import os
 import secrets
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -56,6 +58,33 @@ def preallocate(fd: int, size: int) -> bool:
     if _fallocate is None or size <= 0:
         return False
     return bool(_fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, size) == 0)
+
+
+_OVERLAP_BYTES = 1 << 20
+"""Buffers at least this large are hashed in a thread while they are written."""
+
+_hashers: ThreadPoolExecutor | None = None
+_hashers_lock = threading.Lock()
+
+
+def _hash_in_background(digest: FileDigest, buffers: Sequence[bytes | memoryview]) -> Future[None]:
+    """Feed ``buffers`` to ``digest`` in this process's hashing thread.
+
+    hashlib and ``writev`` both release the GIL, so with a free core the
+    digest costs no wall time; the buffers stay untouched until the future
+    is done.
+    """
+    global _hashers
+    with _hashers_lock:
+        if _hashers is None:
+            _hashers = ThreadPoolExecutor(1, thread_name_prefix="fits-digest")
+        pool = _hashers
+
+    def feed() -> None:
+        for buffer in buffers:
+            digest.update(buffer)
+
+    return pool.submit(feed)
 
 
 def translate_os_error(error: OSError, path: str | os.PathLike[str], action: str) -> FitsWriteError:
@@ -196,14 +225,22 @@ class AtomicFile:
         return self
 
     def write(self, buffers: Sequence[bytes | memoryview]) -> None:
-        """Append buffers to the temporary file."""
+        """Append buffers to the temporary file (and feed them to `digest`,
+        in a thread while they are written when they are large)."""
+        total = sum(memoryview(b).nbytes for b in buffers)
+        hashing: Future[None] | None = None
+        if self.digest is not None and total >= _OVERLAP_BYTES:
+            hashing = _hash_in_background(self.digest, buffers)
         try:
             if self.size == 0:
-                preallocate(self.fd, sum(memoryview(b).nbytes for b in buffers))
+                preallocate(self.fd, total)
             self.size += write_buffers(self.fd, buffers)
         except OSError as e:
             raise translate_os_error(e, self.path, "write") from e
-        if self.digest is not None:
+        finally:
+            if hashing is not None:
+                hashing.result()
+        if self.digest is not None and hashing is None:
             for buffer in buffers:
                 self.digest.update(buffer)
 
