@@ -440,8 +440,11 @@ class CscCommander:
         Raises
         ------
         CscUnreachableError
-            If connecting takes longer than ``command_timeout``, or see
-            ``require_csc``.
+            If connecting takes longer than ``command_timeout``, if
+            ``enable`` and the CSC reports no summary state in that time, or
+            see ``require_csc``.
+        AckError
+            If ``enable`` and a state command fails or times out.
         """
         try:
             await asyncio.wait_for(asyncio.shield(self.remote.start_task), self.command_timeout)
@@ -455,7 +458,15 @@ class CscCommander:
         await self._replay_history()
         self._set_callbacks()
         if self.enable:
-            await set_summary_state(self.remote, State.ENABLED, timeout=self.command_timeout)
+            name = self.remote.salinfo.name_index
+            self.output(f"Commanding {name} to ENABLED (waiting up to {self.command_timeout:g} s per step)")
+            try:
+                await set_summary_state(self.remote, State.ENABLED, timeout=self.command_timeout)
+            except TimeoutError:
+                raise CscUnreachableError(
+                    f"{name} did not report its summary state within {self.command_timeout:g} s; "
+                    "is it running, on the same SAL transport and topic sub-name?"
+                ) from None
 
     def check_csc_reachable(self) -> None:
         """Refuse to run on the in-memory transport if no instance of the CSC
