@@ -12,6 +12,7 @@ from lsst.ts import salkit
 from lsst.ts.archiver.camera import LSST_COMCAM, ImageName
 from lsst.ts.archiver.csc import ArchiverCsc
 from lsst.ts.archiver.ledger import DeliveryStage, Ledger
+from lsst.ts.archiver.local_config import local_site_config
 from lsst.ts.archiver.simulators import start_simulated_system
 from lsst.ts.archiver.testing import EventLog, result_remote, write_config_dir
 
@@ -22,7 +23,19 @@ N_IMAGES = 2
 
 async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_path: Path) -> None:
     system = await start_simulated_system("LSSTComCam", tmp_path / "sim")
-    config_dir = write_config_dir("CCArchiver", tmp_path, daq={"root": str(tmp_path / "sim" / "daq")})
+    # Besides the OODS and the DBB, a Camera Diagnostic Cluster that takes one detector of flats.
+    (tmp_path / "cdc").mkdir()
+    cdc = {
+        "name": "cdc",
+        "role": "cdc",
+        "target": str(tmp_path / "cdc"),
+        "detectors": ["R22_S11"],
+        "image_types": ["FLAT"],
+    }
+    destinations = [*local_site_config(tmp_path)["destinations"], cdc]
+    config_dir = write_config_dir(
+        "CCArchiver", tmp_path, daq={"root": str(tmp_path / "sim" / "daq")}, destinations=destinations
+    )
     csc = ArchiverCsc("CCArchiver", config_dir=config_dir, initial_state=salkit.State.ENABLED)
     try:
         await csc.start_task
@@ -36,6 +49,7 @@ async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_
         # imageArchived is about the DBB; the OODS may finish a little later.
         await log.wait_for("evt_imageInOODS", 9 * N_IMAGES)
         await log.wait_for("tel_focalPlaneCapture", N_IMAGES)
+        await log.wait_for("evt_imageDelivered", 3 * N_IMAGES)
     finally:
         await csc.close()
         await system.close()
@@ -60,6 +74,12 @@ async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_
             "",
             0,
         )
+        delivered = {d.destination: d for d in log.of("evt_imageDelivered", obsid)}
+        assert sorted(delivered) == ["cdc", "dbb", "oods"]
+        assert {d.role for d in delivered.values()} == {"cdc", "dbb", "oods"}
+        assert (delivered["cdc"].expectedSensors, delivered["cdc"].deliveredSensors) == (1, 1)
+        assert (delivered["oods"].expectedSensors, delivered["oods"].deliveredSensors) == (9, 9)
+        assert all(d.statusCode == 0 and d.missingSensors == "" for d in delivered.values())
         [capture] = log.of("tel_focalPlaneCapture", obsid)
         assert list(capture.detector) == list(range(9))
         assert list(capture.status) == [0] * 9
@@ -72,9 +92,11 @@ async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_
     with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}") as ledger:
         deliveries = ledger.deliveries()
         assert {d.stage for d in deliveries} == {DeliveryStage.DONE}
-        # 9 detectors + the manifest, per image and destination: no duplicates.
-        assert len(deliveries) == N_IMAGES * 10 * 2
+        # 9 detectors + the manifest, per image, at the OODS and the DBB; one detector and its
+        # manifest at the CDC: no duplicates.
+        assert len(deliveries) == N_IMAGES * (10 * 2 + 2)
         assert all(ledger.image(name).header_source == "HeaderService" for name in names)
+        assert all(ledger.image(name).image_type == "FLAT" for name in names)
 
     for repo in ("repo-oods", "repo-dbb"):
         butler = Butler.from_config(str(tmp_path / repo), collections=["LSSTComCam/raw/all"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
+from unittest.mock import ANY
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from lsst.ts.archiver.ledger import (
     CaptureMeasurements,
     CaptureState,
     DeliveryStage,
+    ExposureDelivery,
     Ledger,
     LedgerError,
     LedgerSchemaError,
@@ -165,15 +168,24 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_its_rows_stay_readable(ledg
         assert ledger.image(IMAGE).captured_at is not None
         assert (ledger.image(IMAGE).header_note, ledger.deliveries(image=IMAGE)[0].redelivery) == (None, None)
     version, columns = stored_version_and_columns(ledger_url)
-    assert version == SCHEMA_VERSION == 4
+    assert version == SCHEMA_VERSION == 5
     assert {"status", "retrieval_time", "write_time", "median_signal", "noise"} <= columns
-    assert {"header_note", "header_pending"} <= stored_version_and_columns(ledger_url, "image")[1]
+    assert {"header_note", "header_pending", "image_type"} <= stored_version_and_columns(ledger_url, "image")[
+        1
+    ]
+    assert {"destination", "missing", "status"} <= stored_version_and_columns(
+        ledger_url, "exposure_delivery"
+    )[1]
     assert "redelivery" in stored_version_and_columns(ledger_url, "delivery")[1]
     assert {"name", "role", "expires_at"} <= stored_version_and_columns(ledger_url, "worker")[1]
     with Ledger(ledger_url, create=False) as reopened:  # already upgraded: opens as is
         assert reopened.detectors(IMAGE)[1].status == 0
+        assert reopened.image(IMAGE).image_type is None
         reopened.workers.beat("w", host="h", pid=1, role="delivery", state="idle", ttl=5.0)
         assert [w.name for w in reopened.workers.live()] == ["w"]
+        outcome = ExposureDelivery(IMAGE, "oods", 2, 1, ("R22_S12",), 1, "1 of 2")
+        assert reopened.record_outcome(outcome) and not reopened.record_outcome(outcome)
+        assert reopened.exposures.outcomes(IMAGE) == [dataclasses.replace(outcome, settled_at=ANY)]
 
 
 def test_processes_opening_one_version_1_ledger_at_once_upgrade_it_once(

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import inspect
 
-from lsst.ts.archiver.ledger import ImageManager, Ledger, LockManager, QueueManager, ReportManager
+from lsst.ts.archiver.ledger import (
+    ExposureManager,
+    ImageManager,
+    Ledger,
+    LockManager,
+    QueueManager,
+    ReportManager,
+)
 
 MANAGED = {
     ImageManager: (
@@ -56,6 +63,7 @@ MANAGED = {
         "stage_latencies",
     ),
     LockManager: ("acquire_lock", "release_lock", "lock_holder"),
+    ExposureManager: ("record_outcome",),
 }
 
 

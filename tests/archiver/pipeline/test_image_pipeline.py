@@ -132,6 +132,7 @@ class RecordingDelivery:
         trigger: Trigger = Trigger.LIVE,
         header_source: str | None = None,
         priority: int = 0,
+        image_type: str | None = None,
     ) -> bool:
         return await self.runner.run(
             self.runner.ledger.register_image,
@@ -142,6 +143,7 @@ class RecordingDelivery:
             trigger=trigger,
             header_source=header_source,
             priority=priority,
+            image_type=image_type,
         )
 
     async def manifest_written(self, obsid: str, path: str) -> None:

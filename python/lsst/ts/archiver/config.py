@@ -308,6 +308,13 @@ class ArchiverConfig:
             raise ArchiverConfigError(f"Bad destinations: {e}") from e
         if not any(d.enabled for d in destinations):
             raise ArchiverConfigError("No enabled destination is configured; files would never leave staging")
+        for destination in destinations:
+            unknown = sorted(set(destination.selection.detectors) - set(camera.detector_names))
+            if unknown:
+                raise ArchiverConfigError(
+                    f"Destination {destination.name!r}: {camera.name} has no detector(s) {unknown}; "
+                    f"detectors are named like {camera.detector_names[0]!r}"
+                )
         daq, staging, header = values["daq"], values["staging"], values["header_service"]
         cleanup, catch_up = values["cleanup"], values["catch_up"]
         daq_root = _absolute(daq["root"])

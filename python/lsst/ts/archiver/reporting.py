@@ -22,7 +22,7 @@ from lsst.ts import salkit
 from .capture import CaptureStatus, DetectorOutcome, WorkerStatus
 from .catch_up.status import CatchUpStatus
 from .config_schema import MAX_DESTINATIONS
-from .delivery import ImageArchived, ImageInOods
+from .delivery import ImageArchived, ImageDelivered, ImageInOods
 from .error_codes import ErrorCode
 from .ledger import CaptureState, DeliveryRecord, DetectorRecord, LedgerError, LedgerRunner, Trigger
 from .oods_face import OodsFace, image_in_oods_fields

@@ -31,7 +31,7 @@ from .capture import (
 from .catch_up.status import CatchUpStatus
 from .config import ArchiverConfig
 from .daq import DaqStore, EmulatedDaqStore
-from .delivery import DeliveryService, ImageArchived, ImageInOods
+from .delivery import DeliveryService, ImageArchived, ImageDelivered, ImageInOods
 from .error_codes import ArchiverFault, ErrorCode
 from .ledger import Ledger, LedgerRunner
 from .pipeline import HeaderTracker, ImagePipeline, PipelineReporter, PipelineSettings
@@ -46,6 +46,9 @@ class RuntimeReporter(PipelineReporter, Protocol):
 
     async def image_archived(self, result: ImageArchived) -> None:
         """An exposure is archived (or what is missing finally failed)."""
+
+    async def image_delivered(self, result: ImageDelivered) -> None:
+        """Every file one destination takes of an exposure is there (or finally failed)."""
 
     def ledger_error(self, error: Exception) -> None:
         """The ledger cannot be reached; must not block."""
@@ -204,6 +207,7 @@ class ArchiverRuntime:
             log=self.log,
             on_image_in_oods=self.reporter.image_in_oods,
             on_image_archived=self.reporter.image_archived,
+            on_image_delivered=self.reporter.image_delivered,
             on_ledger_error=self.reporter.ledger_error,
         )
         options = CaptureOptions(

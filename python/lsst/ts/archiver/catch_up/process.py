@@ -35,7 +35,7 @@ from ..camera import Camera, get_camera
 from ..capture import CaptureStatus, DetectorOutcome, WorkerStatus
 from ..config import ArchiverConfig, ArchiverConfigError
 from ..config_schema import CONFIG_SCHEMA
-from ..delivery import ImageArchived, ImageInOods
+from ..delivery import ImageArchived, ImageDelivered, ImageInOods
 from ..error_codes import ArchiverFault, ErrorCode
 from ..ledger import LedgerRunner
 from ..pipeline import HeaderTracker
@@ -147,6 +147,10 @@ class LoggingReporter:
     async def image_archived(self, result: ImageArchived) -> None:
         level = logging.INFO if result.status_code == 0 else logging.WARNING
         self.log.log(level, f"{result.obsid} archived by catch-up: {result.description}")
+
+    async def image_delivered(self, result: ImageDelivered) -> None:
+        level = logging.INFO if result.status_code == 0 else logging.WARNING
+        self.log.log(level, f"{result.obsid} at {result.destination}: {result.description}")
 
     def ledger_error(self, error: Exception) -> None:
         self.log.error(f"Ledger unavailable: {error}")

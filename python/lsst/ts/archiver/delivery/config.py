@@ -36,6 +36,7 @@ import jsonschema
 import yaml
 
 from .errors import DestinationConfigError
+from .selection import Selection
 
 DESTINATION_SCHEMA: dict[str, Any] = yaml.safe_load(
     resources.files(__package__).joinpath("destination_schema.yaml").read_text(encoding="utf-8")
@@ -51,6 +52,8 @@ class DestinationRole(enum.Enum):
     OODS = "oods"
     DBB = "dbb"
     PROMPT = "prompt"
+    CDC = "cdc"
+    AOS = "aos"
     COPY = "copy"
 
 
@@ -227,6 +230,8 @@ class DestinationConfig:
     link: str | None = None
     catch_up_bandwidth: float = 0.0
     """MB/s of catch-up images at most (0: no limit)."""
+    selection: Selection = field(default_factory=Selection)
+    """The detectors and image types taken (default: every file)."""
 
     @property
     def scheme(self) -> str:
@@ -297,6 +302,10 @@ class DestinationConfig:
             notifications=notifications,
             link=data.get("link"),
             catch_up_bandwidth=float(data.get("catch_up_bandwidth", 0.0)),
+            selection=Selection.from_config(
+                data.get("detectors", "wavefront" if role is DestinationRole.AOS else "all"),
+                data.get("image_types"),
+            ),
         )
 
 

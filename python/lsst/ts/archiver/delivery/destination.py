@@ -13,10 +13,12 @@ __all__ = ["Destination", "IngesterFactory", "open_ingester"]
 
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
 from ..butler import IngestReport, RawFile, RawIngester, open_or_create_repository, open_repository
+from ..fits import ExpectedSensors, ManifestError, read_expected_sensors, write_expected_sensors
 from ..ledger import MANIFEST_ITEM, DeliveryRecord, ImageRecord
 from ..metadata import sidecar_path_for
 from .config import DestinationConfig, DestinationRole
@@ -159,12 +161,40 @@ class Destination:
             files = self.files_of(image, item)
         except UnsafeNameError as e:
             raise PermanentDeliveryError(str(e)) from e
-        results = [self.transferrer.put(path, key) for path, key in files]
+        if item.item == MANIFEST_ITEM and not self.config.selection.takes_everything:
+            with tempfile.TemporaryDirectory(
+                prefix=".selected-", dir=os.path.dirname(item.source)
+            ) as scratch:
+                ((path, key),) = files
+                results = [self.transferrer.put(self._selected_manifest(image, path, scratch), key)]
+        else:
+            results = [self.transferrer.put(path, key) for path, key in files]
         if self.sink is not None and self.config.role is DestinationRole.PROMPT:
             event = self.config.notifications.event_name if self.config.notifications else "ObjectCreated:Put"
             for result in results:
                 self.sink.send(bucket_notification(result, event_name=event, configuration_id=self.name))
         return results[-1]
+
+    def _selected_manifest(self, image: ImageRecord, path: str, directory: str) -> str:
+        """Write, in ``directory``, the image's manifest listing only the detectors this destination takes.
+
+        Raises
+        ------
+        PermanentDeliveryError
+            If the staged manifest is unreadable or malformed.
+        """
+        try:
+            full = read_expected_sensors(path)
+        except (ManifestError, FileNotFoundError) as e:
+            raise PermanentDeliveryError(f"Manifest {path} cannot be read: {e}") from e
+        taken = set(self.config.selection.expected(image.camera, image.image_type, full.sensors))
+        manifest = ExpectedSensors(
+            obsid=full.obsid,
+            instrument=full.instrument,
+            sensors={name: kind for name, kind in full.sensors.items() if name in taken},
+            detectors={name: number for name, number in full.detectors.items() if name in taken},
+        )
+        return os.fspath(write_expected_sensors(directory, manifest))
 
     def ingest(self, items: Sequence[DeliveryRecord]) -> IngestReport:
         """Ingest delivered files (one batch per exposure); failures are in the report.

@@ -6,7 +6,7 @@ Field names follow the SAL events they feed (`ImageInOods` →
 
 from __future__ import annotations
 
-__all__ = ["FileDelivered", "ImageArchived", "ImageInOods", "ResultCallback"]
+__all__ = ["FileDelivered", "ImageArchived", "ImageDelivered", "ImageInOods", "ResultCallback"]
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -49,6 +49,27 @@ class ImageArchived:
     obsid: str
     expected_sensors: int
     archived_sensors: int
+    missing_sensors: str
+    status_code: int
+    description: str
+
+
+@dataclass(frozen=True)
+class ImageDelivered:
+    """Every file one destination takes of an exposure is there, or finally failed.
+
+    One per destination per exposure (once more if an operator retry
+    changes the outcome). ``status_code`` 0: every expected file is
+    delivered (and ingested, if the destination ingests); 1: some are
+    missing (``missing_sensors``, ':'-separated ``RNN_SNN``).
+    """
+
+    camera: str
+    obsid: str
+    destination: str
+    role: str
+    expected_sensors: int
+    delivered_sensors: int
     missing_sensors: str
     status_code: int
     description: str

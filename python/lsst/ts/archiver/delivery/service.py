@@ -3,13 +3,17 @@
 The CSC records what capture produced (`DeliveryService.register_image`,
 `~DeliveryService.file_written`, `~DeliveryService.manifest_written`,
 `~DeliveryService.capture_failed`); the service queues each file for every
-enabled destination in the ledger and one `DestinationWorker` per
+enabled destination that takes it (its `Selection` of detectors and image
+types) in the ledger and one `DestinationWorker` per
 destination drains its own queue. Workers report final outcomes to one
 `DeliveryTracker`, which calls back:
 
 * ``on_image_in_oods(ImageInOods)`` per detector at each ``oods``
   destination (status 0 ok, 1 ingest failure, 2 metadata failure, 3
   transfer failure);
+* ``on_image_delivered(ImageDelivered)`` once per destination and
+  exposure, when every file the destination takes is there or finally
+  failed;
 * ``on_image_archived(ImageArchived)`` once per exposure, when every
   expected file is in the DBB (the ``dbb`` destinations, or all
   destinations if none has that role) or the rest finally failed, and once
@@ -40,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from ..ledger import (
     MANIFEST_ITEM,
     CaptureMeasurements,
+    CaptureState,
     DeliveryRecord,
     DeliveryStage,
     ImageProgress,
@@ -52,7 +57,7 @@ from ..ledger import (
 from .config import DestinationConfig, DestinationRole
 from .destination import Destination
 from .keys import check_detector_name, check_image
-from .results import FileDelivered, ImageArchived, ImageInOods, ResultCallback
+from .results import FileDelivered, ImageArchived, ImageDelivered, ImageInOods, ResultCallback
 from .tracker import DeliveryTracker
 from .worker import DestinationWorker
 
@@ -92,7 +97,7 @@ class DeliveryService:
         How often idle workers look for due retries (s).
     ingest_batch_size : `int`, optional
         Most items one ingest call takes.
-    on_image_in_oods, on_image_archived, on_file_delivered : callables, optional
+    on_image_in_oods, on_image_archived, on_file_delivered, on_image_delivered : callables, optional
         Result callbacks (see module docstring).
     on_ledger_error : callable, optional
         Called with the exception when the ledger is unreachable.
@@ -119,6 +124,7 @@ class DeliveryService:
         on_image_in_oods: ResultCallback[ImageInOods] | None = None,
         on_image_archived: ResultCallback[ImageArchived] | None = None,
         on_file_delivered: ResultCallback[FileDelivered] | None = None,
+        on_image_delivered: ResultCallback[ImageDelivered] | None = None,
         on_ledger_error: ResultCallback[Exception] | None = None,
         log: logging.Logger | None = None,
     ) -> None:
@@ -139,9 +145,11 @@ class DeliveryService:
         self.tracker = DeliveryTracker(
             runner,
             self.archive_destinations,
+            selections={name: d.config.selection for name, d in self.destinations.items()},
             on_image_in_oods=on_image_in_oods,
             on_image_archived=on_image_archived,
             on_file_delivered=on_file_delivered,
+            on_image_delivered=on_image_delivered,
             on_ledger_error=on_ledger_error,
             settles_images=settles_images,
             log=log,
@@ -180,6 +188,15 @@ class DeliveryService:
         self.tracker.on_file_delivered = callback
 
     @property
+    def on_image_delivered(self) -> ResultCallback[ImageDelivered] | None:
+        """Called with an `ImageDelivered` per destination and exposure."""
+        return self.tracker.on_image_delivered
+
+    @on_image_delivered.setter
+    def on_image_delivered(self, callback: ResultCallback[ImageDelivered] | None) -> None:
+        self.tracker.on_image_delivered = callback
+
+    @property
     def on_ledger_error(self) -> ResultCallback[Exception] | None:
         """Called with the exception when the ledger is unreachable."""
         return self.tracker.on_ledger_error
@@ -203,7 +220,9 @@ class DeliveryService:
                     self.log.info(
                         "Destination %s: took over %d unfinished items of a previous run", name, released
                     )
-        added = await self.runner.run(ledger.requeue_unqueued, list(self.destinations))
+        everything = [name for name, d in self.destinations.items() if d.config.selection.takes_everything]
+        added = await self.runner.run(ledger.requeue_unqueued, everything)
+        added += await self._requeue_selected()
         if added:
             self.log.info(
                 "Queued %d files of unfinished images for destinations that did not have them", added
@@ -225,6 +244,8 @@ class DeliveryService:
         self._started = True
         for image in await self.runner.run(ledger.unfinished_images):
             await self.tracker.check_archived(image.name)
+            for destination in self.destinations.values():
+                await self.tracker.check_delivered(image.name, destination.config)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop the workers (running transfers get ``timeout`` s to finish) and
@@ -256,8 +277,12 @@ class DeliveryService:
         trigger: Trigger = Trigger.LIVE,
         header_source: str | None = None,
         priority: int = 0,
+        image_type: str | None = None,
     ) -> bool:
         """Record an image and its expected detectors (idempotent); True if new.
+
+        ``image_type`` (the camera's ``imageType``, if known) decides which
+        destinations with ``image_types`` take it.
 
         Raises
         ------
@@ -277,7 +302,25 @@ class DeliveryService:
             trigger=trigger,
             header_source=header_source,
             priority=priority,
+            image_type=image_type,
         )
+
+    async def takers(self, obsid: str, detector: str) -> list[str]:
+        """The enabled destinations that take a detector's file of an image.
+
+        Raises
+        ------
+        lsst.ts.archiver.ledger.UnknownImageError
+            If the image is not in the ledger.
+        """
+        if all(d.config.selection.takes_everything for d in self.destinations.values()):
+            return list(self.destinations)
+        image = await self.tracker.image(obsid)
+        return [
+            name
+            for name, d in self.destinations.items()
+            if d.config.selection.takes(image.camera, image.image_type, detector)
+        ]
 
     async def file_written(
         self,
@@ -289,12 +332,13 @@ class DeliveryService:
         checksum: str | None = None,
         measurements: CaptureMeasurements | None = None,
     ) -> None:
-        """A detector's file (and sidecar) is written: queue it for every destination.
+        """A detector's file (and sidecar) is written: queue it for every destination that takes it.
 
         ``measurements`` (capture timings and pixel statistics, for
         ``focalPlaneCapture``) are recorded with the file.
         """
         path = os.path.abspath(path)
+        takers = await self.takers(obsid, detector)
         await self.runner.run(
             self.runner.ledger.record_capture,
             obsid,
@@ -302,10 +346,17 @@ class DeliveryService:
             path=path,
             size=size,
             checksum=checksum,
-            destinations=list(self.destinations),
+            destinations=takers,
             measurements=measurements,
         )
         self._wake()
+        # A destination that does not take this file may have had all of its own before
+        # the image's capture ended: it is complete now if this was the last capture.
+        others = [d for name, d in self.destinations.items() if name not in takers]
+        if any(d.name in self.archive_destinations for d in others):
+            await self.tracker.check_archived(obsid)
+        for destination in others:
+            await self.tracker.check_delivered(obsid, destination.config)
 
     async def file_rewritten(
         self, obsid: str, detector: str, path: str, *, size: int | None = None, checksum: str | None = None
@@ -364,19 +415,74 @@ class DeliveryService:
             If the ledger is unreachable.
         """
         targets = [d for d in self.destinations if destinations is None or d in destinations]
-        requeued = await self.runner.run(
-            self.runner.ledger.requeue_items, obsid, list(detectors), targets, reason
-        )
+        requeued: dict[str, tuple[str, ...]] = {}
+        by_targets: dict[tuple[str, ...], list[str]] = {}
+        for detector in detectors:
+            takers = tuple(d for d in await self.takers(obsid, detector) if d in targets)
+            by_targets.setdefault(takers, []).append(detector)
+        for takers, names in by_targets.items():
+            if takers:
+                done = await self.runner.run(
+                    self.runner.ledger.requeue_items, obsid, names, list(takers), reason
+                )
+                for name, items in done.items():
+                    requeued[name] = requeued.get(name, ()) + items
         self._wake()
         return requeued
 
     async def manifest_written(self, obsid: str, path: str) -> None:
-        """The image's ``expectedSensors.json`` is written: queue it for every destination."""
+        """The image's ``expectedSensors.json`` is written: queue it for every
+        destination that takes a file of the image (one that takes only some
+        detectors gets a manifest of those)."""
         path = os.path.abspath(path)
-        await self.runner.run(
-            self.runner.ledger.set_manifest, obsid, path, destinations=list(self.destinations)
-        )
+        takers = await self._manifest_takers(obsid)
+        await self.runner.run(self.runner.ledger.set_manifest, obsid, path, destinations=takers)
         self._wake()
+
+    async def _manifest_takers(self, obsid: str) -> list[str]:
+        """The enabled destinations that take some detector of an image."""
+        if all(d.config.selection.takes_everything for d in self.destinations.values()):
+            return list(self.destinations)
+        image = await self.tracker.image(obsid)
+        names = [d.name for d in await self.runner.run(self.runner.ledger.detectors, obsid)]
+        return [
+            name
+            for name, d in self.destinations.items()
+            if d.config.selection.expected(image.camera, image.image_type, names)
+        ]
+
+    async def _requeue_selected(self) -> int:
+        """Queue, for destinations that take only some files, what they lack of unfinished images.
+
+        The counterpart of `~lsst.ts.archiver.ledger.Ledger.requeue_unqueued`
+        (which queues every file) for selective destinations; idempotent.
+        """
+        selective = {
+            n: d.config.selection
+            for n, d in self.destinations.items()
+            if not d.config.selection.takes_everything
+        }
+        if not selective:
+            return 0
+        ledger = self.runner.ledger
+        added = 0
+        for image in await self.runner.run(ledger.unfinished_images):
+            detectors = await self.runner.run(ledger.detectors, image.name)
+            names = [d.name for d in detectors]
+            for destination, selection in selective.items():
+                wanted = set(selection.expected(image.camera, image.image_type, names))
+                if not wanted:
+                    continue
+                for detector in detectors:
+                    if detector.name in wanted and detector.state is CaptureState.WRITTEN and detector.path:
+                        added += await self.runner.run(
+                            ledger.enqueue, image.name, detector.name, [destination], detector.path
+                        )
+                if image.manifest_path:
+                    added += await self.runner.run(
+                        ledger.enqueue, image.name, MANIFEST_ITEM, [destination], image.manifest_path
+                    )
+        return added
 
     async def capture_failed(
         self, obsid: str, detector: str, reason: str, *, status: int | None = None
@@ -390,6 +496,8 @@ class DeliveryService:
             self.runner.ledger.record_capture_failure, obsid, detector, reason, status=status
         )
         await self.tracker.check_archived(obsid)
+        for destination in self.destinations.values():
+            await self.tracker.check_delivered(obsid, destination.config)
 
     async def _follow_others(self) -> None:
         """Report what other processes settle (see ``exclusive``), each item once.

@@ -8,6 +8,11 @@ at their destination (`DeliveryTracker.item_final`,
 * ``on_file_delivered(FileDelivered)`` for every item at every destination;
 * ``on_image_in_oods(ImageInOods)`` for every detector file at an ``oods``
   destination;
+* ``on_image_delivered(ImageDelivered)`` once per destination and exposure,
+  when every file the destination takes (its `Selection`) is there or
+  finally failed; the ledger records the outcome
+  (`~lsst.ts.archiver.ledger.Ledger.record_outcome`), so it is reported
+  once, and once more only if a retry changes it;
 * ``on_image_archived(ImageArchived)`` once per exposure, when the archive
   destinations hold every expected file or the rest finally failed (the
   ledger's `~lsst.ts.archiver.ledger.Ledger.mark_archived` makes it once,
@@ -34,9 +39,19 @@ import logging
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ..ledger import MANIFEST_ITEM, DeliveryRecord, DeliveryStage, DeliveryStatus, ImageRecord, LedgerRunner
+from ..ledger import (
+    MANIFEST_ITEM,
+    DeliveryRecord,
+    DeliveryStage,
+    DeliveryStatus,
+    ExposureDelivery,
+    ImageProgress,
+    ImageRecord,
+    LedgerRunner,
+)
 from .config import DestinationConfig, DestinationRole
-from .results import FileDelivered, ImageArchived, ImageInOods, ResultCallback
+from .results import FileDelivered, ImageArchived, ImageDelivered, ImageInOods, ResultCallback
+from .selection import Selection
 
 _log = logging.getLogger(__name__)
 
@@ -53,7 +68,9 @@ class DeliveryTracker:
         How to reach the ledger.
     archive_destinations : collection of `str`
         Names of the destinations that decide when an exposure is archived.
-    on_image_in_oods, on_image_archived, on_file_delivered : callables, optional
+    selections : mapping of `str` to `Selection`, optional
+        Destination name → the files it takes (default: every file).
+    on_image_in_oods, on_image_archived, on_file_delivered, on_image_delivered : callables, optional
         Result callbacks (see module docstring).
     on_ledger_error : callable, optional
         Called with the exception when the ledger is unreachable.
@@ -79,9 +96,11 @@ class DeliveryTracker:
         runner: LedgerRunner,
         archive_destinations: Collection[str],
         *,
+        selections: Mapping[str, Selection] | None = None,
         on_image_in_oods: ResultCallback[ImageInOods] | None = None,
         on_image_archived: ResultCallback[ImageArchived] | None = None,
         on_file_delivered: ResultCallback[FileDelivered] | None = None,
+        on_image_delivered: ResultCallback[ImageDelivered] | None = None,
         on_ledger_error: ResultCallback[Exception] | None = None,
         settles_images: bool = True,
         log: logging.Logger | None = None,
@@ -89,9 +108,11 @@ class DeliveryTracker:
         self.runner = runner
         self.settles_images = settles_images
         self.archive_destinations: tuple[str, ...] = tuple(archive_destinations)
+        self.selections: dict[str, Selection] = dict(selections or {})
         self.on_image_in_oods = on_image_in_oods
         self.on_image_archived = on_image_archived
         self.on_file_delivered = on_file_delivered
+        self.on_image_delivered = on_image_delivered
         self.on_ledger_error = on_ledger_error
         self.log = _log if log is None else log.getChild(type(self).__name__)
         self._images: dict[str, ImageRecord] = {}
@@ -153,6 +174,7 @@ class DeliveryTracker:
         if destination.name in self.archive_destinations:
             await self._reopen_if_changed(image.name, destination, [item], status)
             await self.check_archived(image.name)
+        await self.check_delivered(image.name, destination)
 
     async def items_ingested(
         self, destination: DestinationConfig, image: ImageRecord, items: Sequence[DeliveryRecord]
@@ -167,6 +189,8 @@ class DeliveryTracker:
         if items and destination.name in self.archive_destinations:
             await self._reopen_if_changed(image.name, destination, items, DeliveryStatus.OK)
             await self.check_archived(image.name)
+        if items:
+            await self.check_delivered(image.name, destination)
 
     async def report_settled(
         self, items: Sequence[DeliveryRecord], destinations: Mapping[str, DestinationConfig]
@@ -183,6 +207,7 @@ class DeliveryTracker:
             If the ledger is unreachable.
         """
         to_check: dict[str, None] = {}
+        delivered: dict[tuple[str, str], DestinationConfig] = {}
         for item in items:
             destination = destinations.get(item.destination)
             if destination is None:
@@ -195,8 +220,11 @@ class DeliveryTracker:
                 await self._report(destination, image, item, status, item.last_error or "", item.remote_uri)
             if item.destination in self.archive_destinations:
                 to_check[item.image] = None
+            delivered[item.image, item.destination] = destination
         for obsid in to_check:
             await self.check_archived(obsid)
+        for (obsid, _), destination in delivered.items():
+            await self.check_delivered(obsid, destination)
 
     async def check_archived(self, obsid: str) -> None:
         """Report ``imageArchived`` if the exposure is settled at every archive destination.
@@ -219,6 +247,7 @@ class DeliveryTracker:
         if not await self.runner.run(ledger.is_settled, obsid, self.archive_destinations):
             return
         progress = await self.runner.run(ledger.progress, obsid, self.archive_destinations)
+        progress = self._selected(progress, self.archive_destinations)
         if not progress.complete:
             return
         missing = set(progress.capture_failed)
@@ -253,6 +282,80 @@ class DeliveryTracker:
                     description=description,
                 ),
             )
+
+    async def check_delivered(self, obsid: str, destination: DestinationConfig) -> None:
+        """Report ``imageDelivered`` if every file the destination takes of the exposure is settled.
+
+        Settled: there (delivered, and ingested if it ingests), or finally
+        failed in capture or delivery. A destination that takes nothing of
+        the exposure (its detectors or image types) reports nothing.
+
+        Raises
+        ------
+        lsst.ts.archiver.ledger.LedgerError
+            If the ledger is unreachable.
+        """
+        if not self.settles_images:
+            return
+        ledger = self.runner.ledger
+        name = destination.name
+        if not await self.runner.run(ledger.is_settled, obsid, [name]):
+            return
+        progress = await self.runner.run(ledger.progress, obsid, [name])
+        progress = self._selected(progress, [name])
+        if not progress.expected or not progress.complete:
+            return
+        reasons = {detector: f"capture failed: {why}" for detector, why in progress.capture_failed.items()}
+        for detector, why in progress.failed.get(name, {}).items():
+            if detector != MANIFEST_ITEM:
+                reasons.setdefault(detector, why)
+        missing = tuple(detector for detector in progress.expected if detector in reasons)
+        delivered = len(progress.expected) - len(missing)
+        if missing:
+            description = (
+                f"{delivered} of {len(progress.expected)} files delivered to {name}; missing: "
+                + "; ".join(f"{detector}: {reasons[detector]}" for detector in missing)
+            )
+        else:
+            description = f"All {len(progress.expected)} files delivered to {name}"
+        outcome = ExposureDelivery(
+            image=obsid,
+            destination=name,
+            expected=len(progress.expected),
+            delivered=delivered,
+            missing=missing,
+            status=1 if missing else 0,
+            description=description,
+        )
+        if await self.runner.run(ledger.record_outcome, outcome):
+            await self._emit(
+                self.on_image_delivered,
+                ImageDelivered(
+                    camera=progress.image.camera,
+                    obsid=obsid,
+                    destination=name,
+                    role=destination.role.value,
+                    expected_sensors=outcome.expected,
+                    delivered_sensors=delivered,
+                    missing_sensors=":".join(missing),
+                    status_code=outcome.status,
+                    description=description,
+                ),
+            )
+
+    def _selected(self, progress: ImageProgress, destinations: Collection[str]) -> ImageProgress:
+        """``progress`` restricted to the files each of ``destinations`` takes."""
+        selective = {name: self.selections[name] for name in destinations if name in self.selections}
+        selective = {name: s for name, s in selective.items() if not s.takes_everything}
+        if not selective:
+            return progress
+        image = progress.image
+        return progress.restricted(
+            {
+                name: s.expected(image.camera, image.image_type, progress.expected)
+                for name, s in selective.items()
+            }
+        )
 
     async def _reopen_if_changed(
         self,

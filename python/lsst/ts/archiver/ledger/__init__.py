@@ -2,7 +2,7 @@
 
 SQLite by default (WAL, busy timeout), PostgreSQL at scale (psycopg 3).
 Blocking API (`Ledger`, a facade over one manager per concept: `ImageManager`,
-`QueueManager`, `ReportManager`, `LockManager`, `WorkerRegistry`, sharing one `LedgerDatabase`);
+`QueueManager`, `ReportManager`, `LockManager`, `ExposureManager`, `WorkerRegistry`, sharing one `LedgerDatabase`);
 asyncio code reaches it only through one `LedgerRunner` (a bounded thread
 pool). Never imports salkit.
 """
@@ -10,6 +10,7 @@ pool). Never imports salkit.
 from .database import LedgerDatabase as LedgerDatabase
 from .engine import *  # noqa: F403
 from .errors import *  # noqa: F403
+from .exposures import *  # noqa: F403
 from .images import *  # noqa: F403
 from .ledger import *  # noqa: F403
 from .locks import *  # noqa: F403

@@ -58,6 +58,7 @@ class ImageManager:
         trigger: Trigger = Trigger.LIVE,
         header_source: str | None = None,
         priority: int = 0,
+        image_type: str | None = None,
         now: float | None = None,
     ) -> bool:
         """Record an image and its expected detectors (idempotent).
@@ -78,6 +79,9 @@ class ImageManager:
             Where the header came from (e.g. ``HeaderService``, ``Archiver``).
         priority : `int`, optional
             Higher is delivered first.
+        image_type : `str` or `None`, optional
+            The camera's ``imageType`` (``OBJECT`` ...), if known; an image
+            registered again keeps the first type it was given.
         now : `float`, optional
             Registration time (Unix seconds); default now.
 
@@ -98,10 +102,17 @@ class ImageManager:
                     "trigger": Trigger(trigger).value,
                     "header_source": header_source,
                     "priority": int(priority),
+                    "image_type": image_type.upper()[:16] if image_type else None,
                     "registered_at": now,
                 },
             )
             new = result.first() is not None
+            if not new and image_type:
+                conn.execute(
+                    sa.update(_image)
+                    .where(_image.c.name == name, _image.c.image_type.is_(None))
+                    .values(image_type=image_type.upper()[:16])
+                )
             if expected:
                 conn.execute(
                     self._db.insert_ignore(_detector),

@@ -9,6 +9,8 @@ attribute; the facade's methods delegate to them:
 * `QueueManager` (``ledger.queue``): the delivery queue and its claims;
 * `ReportManager` (``ledger.reports``): read-only summaries;
 * `LockManager` (``ledger.locks``): named locks;
+* `ExposureManager` (``ledger.exposures``): each destination's outcome of
+  each exposure;
 * `WorkerRegistry` (``ledger.workers``): heartbeats of worker processes
   (no facade methods: use the attribute).
 """
@@ -21,6 +23,7 @@ import os
 from collections.abc import Collection, Iterable, Mapping
 
 from .database import LedgerDatabase
+from .exposures import ExposureManager
 from .images import ImageManager
 from .locks import LockManager
 from .queue import QueueManager
@@ -28,6 +31,7 @@ from .records import (
     CaptureMeasurements,
     DeliveryRecord,
     DetectorRecord,
+    ExposureDelivery,
     ImageProgress,
     ImageRecord,
     PendingSummary,
@@ -67,6 +71,8 @@ class Ledger:
         Read-only summaries.
     locks : `LockManager`
         Named locks.
+    exposures : `ExposureManager`
+        Each destination's outcome of each exposure.
     workers : `WorkerRegistry`
         Heartbeats of the worker processes sharing the ledger.
 
@@ -85,6 +91,7 @@ class Ledger:
         self.images = ImageManager(self.database, self.queue)
         self.reports = ReportManager(self.database, self.images, self.queue)
         self.locks = LockManager(self.database)
+        self.exposures = ExposureManager(self.database)
         self.workers = WorkerRegistry(self.database)
 
     @property
@@ -120,6 +127,7 @@ class Ledger:
         trigger: Trigger = Trigger.LIVE,
         header_source: str | None = None,
         priority: int = 0,
+        image_type: str | None = None,
         now: float | None = None,
     ) -> bool:
         """Record an image and its expected detectors (idempotent).
@@ -134,6 +142,7 @@ class Ledger:
             trigger=trigger,
             header_source=header_source,
             priority=priority,
+            image_type=image_type,
             now=now,
         )
 
@@ -239,6 +248,13 @@ class Ledger:
         See `ImageManager.mark_archived`.
         """
         return self.images.mark_archived(name, status, description, now=now)
+
+    def record_outcome(self, outcome: ExposureDelivery, *, now: float | None = None) -> bool:
+        """Record a destination's outcome of an exposure; True if new or changed.
+
+        See `ExposureManager.record_outcome`.
+        """
+        return self.exposures.record_outcome(outcome, now=now)
 
     def reopen_image(self, name: str) -> bool:
         """Clear an image's archived state: ``imageArchived`` is decided again.

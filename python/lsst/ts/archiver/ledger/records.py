@@ -6,6 +6,7 @@ __all__ = [
     "CaptureMeasurements",
     "DeliveryRecord",
     "DetectorRecord",
+    "ExposureDelivery",
     "ImageProgress",
     "ImageRecord",
     "PendingSummary",
@@ -16,11 +17,11 @@ __all__ = [
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .states import CaptureState, DeliveryStage, Trigger
+from .states import MANIFEST_ITEM, CaptureState, DeliveryStage, Trigger
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class ImageRecord:
     archive_description: str | None
     header_note: str | None = None
     header_pending: str | None = None
+    image_type: str | None = None
+    """The camera's ``imageType`` (``OBJECT`` ...), if known at registration."""
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ImageRecord:
@@ -66,7 +69,42 @@ class ImageRecord:
             archive_description=row["archive_description"],
             header_note=row["header_note"],
             header_pending=row["header_pending"],
+            image_type=row["image_type"],
         )
+
+
+@dataclass(frozen=True)
+class ExposureDelivery:
+    """One destination's outcome of one exposure (what its ``imageDelivered`` said).
+
+    Attributes
+    ----------
+    image : `str`
+        The exposure's obsid.
+    destination : `str`
+        The destination's name.
+    expected : `int`
+        Files the destination takes of the exposure.
+    delivered : `int`
+        Files delivered (and ingested, if it ingests).
+    missing : `tuple` [`str`, ...]
+        Detectors expected there but not delivered (capture or delivery failed).
+    status : `int`
+        0 if every expected file is there, 1 if some are missing.
+    description : `str`
+        What happened, with the reasons of what is missing.
+    settled_at : `float`
+        When the outcome was recorded (Unix seconds).
+    """
+
+    image: str
+    destination: str
+    expected: int
+    delivered: int
+    missing: tuple[str, ...]
+    status: int
+    description: str
+    settled_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -247,6 +285,42 @@ class ImageProgress:
     def complete(self) -> bool:
         """True if nothing is left to do (every step done or finally failed)."""
         return not self.not_captured and not any(self.pending.values())
+
+    def restricted(self, selected: Mapping[str, Collection[str]]) -> ImageProgress:
+        """The progress of the detectors each destination takes.
+
+        Parameters
+        ----------
+        selected : `~collections.abc.Mapping` [`str`, `~collections.abc.Collection` [`str`]]
+            Destination → the detectors it takes (a destination not in it
+            takes every one). The manifest item's failures are kept.
+
+        Returns
+        -------
+        progress : `ImageProgress`
+            Expected, not captured and capture failures of the detectors some
+            destination takes; pending and failed items of each destination
+            among its own detectors.
+        """
+        everything = set(self.expected)
+        wanted = {dest: set(selected.get(dest, everything)) for dest in set(self.pending) | set(self.failed)}
+        union = set().union(*wanted.values()) if wanted else everything
+        return ImageProgress(
+            image=self.image,
+            expected=tuple(name for name in self.expected if name in union),
+            not_captured=tuple(name for name in self.not_captured if name in union),
+            capture_failed={name: why for name, why in self.capture_failed.items() if name in union},
+            pending={
+                dest: tuple(name for name in items if name in wanted[dest])
+                for dest, items in self.pending.items()
+            },
+            failed={
+                dest: {
+                    name: why for name, why in items.items() if name in wanted[dest] or name == MANIFEST_ITEM
+                }
+                for dest, items in self.failed.items()
+            },
+        )
 
 
 @dataclass(frozen=True)

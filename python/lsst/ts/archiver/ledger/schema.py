@@ -17,7 +17,7 @@ import sqlalchemy as sa
 SCHEMA_NAME = "ts_archiver.ledger"
 """Key of the row in ``ledger_schema`` that this code owns."""
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Schema version this code writes and reads. Bump it with every table change
 (and say in `UPGRADES` how the previous version is upgraded)."""
 
@@ -51,6 +51,9 @@ image = sa.Table(
     # applied now (the files are being rewritten; a restart finishes the work).
     sa.Column("header_note", sa.Text),
     sa.Column("header_pending", sa.Text),
+    # Version 5: the camera's imageType (OBJECT, BIAS ...) if known when the
+    # image was registered; destinations may take only some types.
+    sa.Column("image_type", sa.String(16)),
     sa.Index("ix_image_day_obs", "day_obs"),
     sa.Index("ix_image_archived_at", "archived_at"),
 )
@@ -142,6 +145,21 @@ worker = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 
+# Version 5: each destination's outcome of each exposure (what its
+# imageDelivered event said), so the event is written once per outcome.
+exposure_delivery = sa.Table(
+    "exposure_delivery",
+    metadata,
+    sa.Column("image", sa.String(64), sa.ForeignKey("image.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("destination", sa.String(64), primary_key=True),
+    sa.Column("expected", sa.Integer, nullable=False),
+    sa.Column("delivered", sa.Integer, nullable=False),
+    sa.Column("missing", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("settled_at", sa.Float, nullable=False),
+)
+
 UPGRADES: Mapping[int, tuple[sa.Column[Any] | sa.Table | sa.Index, ...]] = {
     1: (
         detector.c.status,
@@ -160,6 +178,7 @@ UPGRADES: Mapping[int, tuple[sa.Column[Any] | sa.Table | sa.Index, ...]] = {
             if index.name in ("ix_delivery_done_at", "ix_delivery_failed_at")
         ),
     ),
+    4: (image.c.image_type, exposure_delivery),
 }
 """Nullable columns (``ALTER TABLE ... ADD COLUMN``), new tables and new
 indexes (``CREATE TABLE``/``CREATE INDEX``) that upgrade a ledger of version ``v`` to ``v + 1``, for

@@ -416,7 +416,7 @@ class ImagePipeline:
             else:
                 metadata = await asyncio.to_thread(self.staging.load_metadata, obsid)
             image, missing_status, missing_reason = await self._wait_for_image(obsid, announced)
-            await self._register(obsid, image, trigger, priority)
+            await self._register(obsid, image, trigger, priority, metadata.imgtype if metadata else None)
             if image is not None:
                 await self._write_manifest(obsid, image)
             detectors = await self.ledger.run(self.ledger.ledger.detectors, obsid)
@@ -505,7 +505,12 @@ class ImagePipeline:
             return image
 
     async def _register(
-        self, obsid: str, image: ImageMetadata | None, trigger: Trigger, priority: int
+        self,
+        obsid: str,
+        image: ImageMetadata | None,
+        trigger: Trigger,
+        priority: int,
+        image_type: str | None = None,
     ) -> bool:
         if image is not None:
             detectors = [d for location in image.locations for d in self.camera.reb(location).detectors]
@@ -520,6 +525,7 @@ class ImagePipeline:
             expected={d.name: d.id for d in detectors},
             trigger=trigger,
             priority=priority,
+            image_type=image_type,
         )
 
     async def _write_manifest(self, obsid: str, image: ImageMetadata) -> None:

@@ -16,6 +16,7 @@ RESULT_TOPICS = (
     "evt_imageRetrievalForArchiving",
     "evt_imageInOODS",
     "evt_imageArchived",
+    "evt_imageDelivered",
     "tel_focalPlaneCapture",
 )
 
