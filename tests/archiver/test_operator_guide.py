@@ -15,6 +15,7 @@ moved under the test's temporary directory.
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -37,28 +38,74 @@ KAFKA_VARIABLES = re.compile(r"LSST_(SALKIT_TRANSPORT|KAFKA_.*|SCHEMA_REGISTRY_U
 IMAGE_LINE = re.compile(r"(AT_O_\d{8}_\d{6}) archived: 1/1 detectors, [0-9.]+ s after endOfImageTelemetry")
 
 
-def guide_bin_commands() -> set[str]:
-    """Names of the ``bin/<name>`` scripts the guides mention."""
-    text = "\n".join(path.read_text() for path in GUIDES)
-    return set(re.findall(r"(?<![\w./])bin/([A-Za-z_]+)", text))
+HELP_RUNNER = """
+import contextlib, io, json, runpy, sys
+helps = {}
+for script in sys.argv[1:]:
+    sys.argv, output, status = [script, "--help"], io.StringIO(), None
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as e:
+            status = e.code
+    helps[script] = [status, output.getvalue()]
+print(json.dumps(helps))
+"""
+"""Runs ``<script> --help`` for every script given, in one Python; prints
+``{script: [exit status, output]}`` as JSON."""
+
+
+def guide_bin_commands() -> dict[str, set[str]]:
+    """The ``bin/`` scripts the guides name (``bin/<name>`` or just ``<name>``),
+    each with the ``--options`` the guides show on the same line."""
+    names = sorted(path.name for path in (REPO / "bin").iterdir())
+    mention = re.compile(r"(?<![\w./-])(?:bin/)?(" + "|".join(names) + r")\b([^`#\n]*)")
+    commands: dict[str, set[str]] = {}
+    for path in GUIDES:
+        for match in mention.finditer(path.read_text().replace("\\\n", " ")):
+            options = re.findall(r"(?<![\w-])--[a-z][a-z-]*", match.group(2))
+            commands.setdefault(match.group(1), set()).update(options)
+    return commands
 
 
 def guide_literal_lines() -> set[str]:
-    """The lines of the guides' literal blocks, comments and surrounding blanks removed."""
+    """The command lines of the guides' literal blocks (reST ``::`` blocks,
+    Markdown fences), without comments."""
     lines: set[str] = set()
     for path in GUIDES:
-        in_block, indent = False, 0
-        for raw in path.read_text().splitlines():
-            if in_block and raw.strip() and len(raw) - len(raw.lstrip()) < indent:
-                in_block = False
-            if in_block and raw.strip():
-                indent = indent or len(raw) - len(raw.lstrip())
+        for block in _literal_blocks(path.read_text().splitlines(), markdown=path.suffix == ".md"):
+            for raw in block:
                 command = raw.split("  #", 1)[0].strip()
                 if command and not command.startswith("#"):
                     lines.add(command)
-            if raw.rstrip().endswith("::") or raw.strip().startswith("```"):
-                in_block, indent = True, 0
     return lines
+
+
+def _literal_blocks(lines: list[str], markdown: bool) -> Iterator[list[str]]:
+    block: list[str] | None = None
+    indent = 0
+    for raw in lines:
+        if markdown:
+            if raw.startswith("```"):
+                if block is not None:
+                    yield block
+                block = None if block is not None else []
+            elif block is not None:
+                block.append(raw)
+            continue
+        depth = len(raw) - len(raw.lstrip())
+        if block is not None and raw.strip():
+            if indent == 0 and depth > 0:
+                indent = depth
+            if depth < indent or indent == 0:
+                yield block
+                block = None
+            else:
+                block.append(raw)
+        if block is None and raw.rstrip().endswith("::"):
+            block, indent = [], 0
+    if block is not None:
+        yield block
 
 
 def assert_in_guide(*commands: str) -> None:
@@ -197,36 +244,47 @@ def assert_clean_exit(terminal: Terminal) -> None:
     assert "Traceback" not in terminal.text, terminal.text
 
 
-def test_every_bin_command_of_the_guides_runs_directly_and_answers_help(tmp_path: pathlib.Path) -> None:
+def test_every_bin_command_of_the_guides_answers_help_with_the_options_shown(tmp_path: pathlib.Path) -> None:
     commands = guide_bin_commands()
-    assert {
-        "run_atarchiver",
-        "run_ccarchiver",
-        "archiver_commander",
-        "camera_commander",
-        "salkit_kafka",
-    } <= commands
+    assert {"run_atarchiver", "archiver_commander", "camera_commander", "salkit_kafka"} <= set(commands)
+    assert {"--simulate", "--state"} <= commands["run_atarchiver"]
     for name in commands:
         assert os.access(REPO / "bin" / name, os.X_OK), f"bin/{name} is not an executable script"
-    # The three Archiver scripts are one script but for the component (so one --help runs for them).
-    at_archiver = (REPO / "bin" / "run_atarchiver").read_text()
-    for name, code in (("run_ccarchiver", "CC"), ("run_mtarchiver", "MT")):
-        assert (REPO / "bin" / name).read_text() == at_archiver.replace("ATArchiver", f"{code}Archiver")
-    helps = {
-        name: subprocess.Popen(
-            [str(REPO / "bin" / name), "--help"],
-            cwd=tmp_path,
-            env=operator_environ(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for name in sorted(commands - {"run_ccarchiver", "run_mtarchiver"})
-    }
-    for name, process in helps.items():
-        output, _ = process.communicate(timeout=STD_TIMEOUT)
-        assert process.returncode == 0, f"bin/{name} --help exited {process.returncode}:\n{output}"
+    # One Python runs every script's --help (the imports are paid once); see the next test for
+    # the scripts run directly.
+    scripts = [str(REPO / "bin" / name) for name in sorted(commands)]
+    runner = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-c", HELP_RUNNER, *scripts],
+        cwd=tmp_path,
+        env=operator_environ(),
+        capture_output=True,
+        text=True,
+        timeout=STD_TIMEOUT,
+    )
+    assert runner.returncode == 0, runner.stderr
+    helps = json.loads(runner.stdout)
+    for name, script in zip(sorted(commands), scripts, strict=True):
+        status, output = helps[script]
+        assert status == 0, f"bin/{name} --help exited {status}:\n{output}"
         assert "usage:" in output, output
+        unknown = sorted(option for option in commands[name] if not re.search(rf"{option}\b", output))
+        assert not unknown, f"the guides show bin/{name} {unknown}, which its --help does not list:\n{output}"
+
+
+def test_bin_scripts_run_directly_without_the_venv_activated(tmp_path: pathlib.Path) -> None:
+    stub = "except ModuleNotFoundError as error:  # run from the source tree by a Python without the package"
+    for script in (REPO / "bin").iterdir():
+        assert stub in script.read_text(), f"{script} does not re-execute with .venv"
+    # The issue's example: a Python without the package on PATH (the venv is neither active nor on it).
+    help_ = subprocess.run(
+        [str(REPO / "bin" / "run_ccarchiver"), "--help"],
+        cwd=tmp_path,
+        env=operator_environ(),
+        capture_output=True,
+        text=True,
+        timeout=STD_TIMEOUT,
+    )
+    assert help_.returncode == 0 and "usage: run_ccarchiver" in help_.stdout, help_.stdout + help_.stderr
 
 
 def test_one_process_session_takes_an_image_and_exits(
