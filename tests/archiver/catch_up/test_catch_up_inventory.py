@@ -36,13 +36,14 @@ def repository(root: Path, held: dict[int, list[str]]) -> Path:
     return root
 
 
-def dbb(name: str, repo: Path) -> DestinationConfig:
+def dbb(name: str, repo: Path, **extra: object) -> DestinationConfig:
     return DestinationConfig.from_dict(
         {
             "name": name,
             "role": "dbb",
             "target": str(repo.parent / f"{name}-files"),
             "butler": {"repo": str(repo)},
+            **extra,
         }
     )
 
@@ -62,6 +63,19 @@ def test_the_raws_every_archive_destination_holds_are_found_by_obsid(tmp_path: P
     # Image 4 is in the first only: not held by "the archive".
     assert held == {obsid(1): {"R22_S00", "R22_S01"}, obsid(2): {"R22_S00"}}
     assert inventory.names == ("dbb", "dbb2")
+
+
+def test_a_destination_taking_some_detectors_lacks_none_of_the_others(tmp_path: Path) -> None:
+    repo = repository(tmp_path / "dbb", {1: ["R22_S11"]})
+    inventory = ArchiveInventory([dbb("dbb", repo, detectors=["R22_S11"])], LSST_COMCAM)
+    try:
+        held = inventory.held([obsid(1), obsid(2)])
+    finally:
+        inventory.close()
+    everything = {d.name for d in LSST_COMCAM.detectors}
+    assert held is not None
+    assert held[obsid(1)] == everything  # complete: the one detector it takes is there
+    assert held[obsid(2)] == everything - {"R22_S11"}  # the one it takes is missing
 
 
 def test_destinations_without_a_butler_are_not_asked(tmp_path: Path) -> None:

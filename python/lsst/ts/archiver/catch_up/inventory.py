@@ -58,6 +58,9 @@ class ArchiveInventory:
     def held(self, obsids: Collection[str]) -> dict[str, frozenset[str]] | None:
         """Image → detector names (``RNN_SNN``) held by every archive destination asked.
 
+        A destination that takes only some detectors (its ``detectors``
+        selection) is counted as holding the others.
+
         Returns None if no destination can be asked (none has a Butler).
 
         Raises
@@ -116,6 +119,13 @@ class ArchiveInventory:
                 f"Cannot ask the Butler registry of {destination.name} ({destination.butler.repo}) "
                 f"which raws it holds: {e}"
             ) from e
+        # A destination that does not take some detectors (its selection) lacks nothing for them.
+        untaken = {
+            n for n in self._names.values() if not destination.selection.takes_detector(self.instrument, n)
+        }
+        if untaken:
+            for name in names:
+                held.setdefault(name, set()).update(untaken)
         return {name: frozenset(detectors) for name, detectors in held.items()}
 
     def _butler(self, destination: DestinationConfig) -> Butler:

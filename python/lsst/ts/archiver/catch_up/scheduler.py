@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from ..camera import Camera, ImageName, InvalidImageNameError
 from ..config import CatchUpSettings
 from ..daq import DaqStore
-from ..delivery import DeliveryService
+from ..delivery import DeliveryService, Selection
 from ..ledger import CaptureState, Ledger, LedgerError, LedgerRunner, Trigger, UnknownImageError
 from ..recovery import RetryRefusedError
 from .inventory import ArchiveInventory, InventoryUnavailableError
@@ -144,8 +144,13 @@ class CatchUpScheduler:
             for image in images
             if self._valid_name(image.name) and image.name in days
         }
+        selections = [
+            d.config.selection
+            for name, d in self.delivery.destinations.items()
+            if name in self.delivery.archive_destinations
+        ]
         views = await self.runner.run(
-            _ledger_views, self.runner.ledger, list(daq), self.recovery.destinations
+            _ledger_views, self.runner.ledger, list(daq), self.recovery.destinations, selections
         )
         archive = await self._ask_archive(list(daq))
         plan = plan_catch_up(daq, views, archive, now=time.time(), stale_after=self.settings.stale_after)
@@ -366,8 +371,14 @@ def plan_summary(plan: CatchUpPlan) -> str:
     )
 
 
-def _ledger_views(ledger: Ledger, names: Sequence[str], destinations: Sequence[str]) -> dict[str, LedgerView]:
-    """What the ledger records of ``names`` (those it knows), blocking."""
+def _ledger_views(
+    ledger: Ledger, names: Sequence[str], destinations: Sequence[str], selections: Sequence[Selection] = ()
+) -> dict[str, LedgerView]:
+    """What the ledger records of ``names`` (those it knows), blocking.
+
+    With ``selections`` (of the archive destinations), an image's detectors
+    are those some archive destination takes.
+    """
     failed = ledger.images_with_failures(names, destinations=destinations)
     views: dict[str, LedgerView] = {}
     for name in names:
@@ -375,10 +386,15 @@ def _ledger_views(ledger: Ledger, names: Sequence[str], destinations: Sequence[s
             record = ledger.image(name)
         except UnknownImageError:
             continue
+        detectors = [d.name for d in ledger.detectors(name)]
+        if selections and not all(s.takes_everything for s in selections):
+            detectors = [
+                n for n in detectors if any(s.takes(record.camera, record.image_type, n) for s in selections)
+            ]
         views[name] = LedgerView(
             archived=record.archived_at is not None,
             failed=name in failed,
             registered_at=record.registered_at,
-            detectors=frozenset(d.name for d in ledger.detectors(name)),
+            detectors=frozenset(detectors),
         )
     return views
