@@ -44,7 +44,7 @@ def default_state_dir(cwd: pathlib.Path | None = None) -> pathlib.Path:
     """
     project = (pathlib.Path.cwd() if cwd is None else cwd) / PROJECT_DIR_NAME
     if project.is_dir():
-        return pathlib.Path(PROJECT_DIR_NAME)
+        return project
     return pathlib.Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / "salkit_kafka"
 
 
