@@ -53,10 +53,11 @@ async def test_states_an_incomplete_image_and_a_missing_destination_directory_ar
 
 
 def butler_style_logger(stream: io.StringIO) -> logging.Logger:
-    """A library logger below lsst.daf.butler writing to ``stream`` through the console's filter."""
+    """A library logger below lsst.daf.butler writing to ``stream`` through the
+    console's filter, whose reference is the logger ``TestArchiver``."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(LibraryInfoToDebug())
+    handler.addFilter(LibraryInfoToDebug("TestArchiver"))
     logger = logging.getLogger("lsst.daf.butler.test_console")
     logger.handlers[:] = [handler]
     logger.propagate = False
@@ -66,10 +67,11 @@ def butler_style_logger(stream: io.StringIO) -> logging.Logger:
 def test_butler_info_lines_are_debug_lines_on_the_console(caplog: pytest.LogCaptureFixture) -> None:
     stream = io.StringIO()
     logger = butler_style_logger(stream)
-    caplog.set_level(logging.INFO)  # the root logger's level: the console's default
+    caplog.set_level(logging.INFO)  # the console's default
+    caplog.set_level(logging.INFO, logger="TestArchiver")
     logger.info("Importing 2 datasets into repo")
     logger.warning("Something the operator must see")
-    caplog.set_level(logging.DEBUG)  # --loglevel 10
+    caplog.set_level(logging.DEBUG, logger="TestArchiver")  # --loglevel 10 or setLogLevel 10
     logger.info("Importing 3 datasets into repo")
     assert stream.getvalue().splitlines() == [
         "WARNING lsst.daf.butler.test_console: Something the operator must see",
@@ -77,8 +79,7 @@ def test_butler_info_lines_are_debug_lines_on_the_console(caplog: pytest.LogCapt
     ]
 
 
-def test_the_console_filter_leaves_other_loggers_alone(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
+def test_the_console_filter_leaves_other_loggers_alone() -> None:
     record = logging.LogRecord("ATArchiver", logging.INFO, __file__, 1, "Summary state ENABLED", None, None)
-    assert LibraryInfoToDebug().filter(record)
+    assert LibraryInfoToDebug("ATArchiver").filter(record)
     assert record.levelname == "INFO"

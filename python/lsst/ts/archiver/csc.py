@@ -508,29 +508,42 @@ are DEBUG on the Archiver's console."""
 
 class LibraryInfoToDebug(logging.Filter):
     """Handler filter: records below WARNING from `QUIET_LIBRARY_LOGGERS`
-    become DEBUG records, shown only while the root logger's level is DEBUG."""
+    become DEBUG records, shown only while the ``reference`` logger's level
+    is DEBUG.
+
+    Parameters
+    ----------
+    reference : `str`, optional
+        Name of the logger whose level decides (the CSC's, which
+        ``--loglevel`` and ``setLogLevel`` set); blank: the root logger.
+    """
+
+    def __init__(self, reference: str = "") -> None:
+        super().__init__()
+        self.reference = logging.getLogger(reference or None)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING or not record.name.startswith(QUIET_LIBRARY_LOGGERS):
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+        return self.reference.getEffectiveLevel() <= logging.DEBUG
 
 
-def configure_console_log(level: int = logging.INFO) -> None:
+def configure_console_log(level: int = logging.INFO, reference: str = "") -> None:
     """Log to stderr at ``level``, one line per record with UTC ISO times;
-    library INFO noise (`QUIET_LIBRARY_LOGGERS`) as DEBUG."""
+    library INFO noise (`QUIET_LIBRARY_LOGGERS`) as DEBUG, shown while the
+    ``reference`` logger (the CSC's) is at DEBUG."""
     handler = logging.StreamHandler()
     formatter = logging.Formatter(
         "%(asctime)s.%(msecs)03dZ %(name)s %(levelname)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
     )
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
-    handler.addFilter(LibraryInfoToDebug())
+    handler.addFilter(LibraryInfoToDebug(reference))
     logging.basicConfig(level=level, handlers=[handler])
 
 
 async def run_archiver(name: str) -> None:
     """Run an Archiver from the command line (``bin/run_<x>archiver``)."""
-    configure_console_log()
+    configure_console_log(reference=name)
     await ArchiverCsc.amain(index=None, name=name)
