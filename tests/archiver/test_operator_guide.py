@@ -287,16 +287,24 @@ def test_bin_scripts_run_directly_without_the_venv_activated(tmp_path: pathlib.P
     assert help_.returncode == 0 and "usage: run_ccarchiver" in help_.stdout, help_.stdout + help_.stderr
 
 
-def test_one_process_session_takes_an_image_and_exits(
+def test_one_process_session_takes_an_image_maps_it_and_exits(
     tmp_path: pathlib.Path, terminals: list[Terminal]
 ) -> None:
     command = "bin/archiver_commander ATArchiver --simulate --enable"
     assert_in_guide(command, "takeImages 1 1.0", "exit")
+    assert any(line.startswith("map AT_O_") for line in guide_literal_lines())
     config_dir = relocated_test_site("ATArchiver", tmp_path)
-    session = open_terminal(terminals, f"{command} --configdir {config_dir}", REPO, operator_environ())
+    # Run in tmp_path (not the project root) so that the map lands there.
+    session = open_terminal(
+        terminals, f"{REPO}/{command} --configdir {config_dir}", tmp_path, operator_environ()
+    )
     session.wait_for(r"summaryState: summaryState=<State.ENABLED")
     session.type("takeImages 1 1.0")
-    session.wait_for(r"AT_O_\d{8}_\d{6}: OK; 1/1 archived")
+    obsid = session.wait_for(r"(AT_O_\d{8}_\d{6}): OK; 1/1 archived").group(1)
+    session.type(f"map {obsid}")
+    written = session.wait_for(rf"Focal-plane map of {obsid}: (.*)$").group(1)
+    assert pathlib.Path(written) == tmp_path / f"{obsid}.png"
+    assert pathlib.Path(written).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     session.type("exit")
     assert_clean_exit(session)
 
