@@ -273,6 +273,7 @@ async def amain(args: typing.Sequence[str] | None = None) -> None:
         commander.use_simulated_camera()
         status = await commander.run_session()
     finally:
-        await csc.close()
+        with salkit.patient_signals():
+            await csc.close()
     if status:
         raise SystemExit(status)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["HEARTBEAT_INTERVAL", "BaseCsc"]
+__all__ = ["HEARTBEAT_INTERVAL", "BaseCsc", "add_signal_callback", "remove_signal_callback"]
 
 import asyncio
 import enum
@@ -59,12 +59,15 @@ class _SignalHandlers:
     register here and the handler sets ``done_task`` of each of them.
     `BaseCsc.amain` holds the handlers for the whole run (`hold`), so a
     signal before the CSC has started, or a second one while it closes,
-    is handled too (no ``KeyboardInterrupt`` traceback).
+    is handled too (no ``KeyboardInterrupt`` traceback). Other parts of the
+    process (a commander session) add callbacks (`add_signal_callback`)
+    rather than handlers of their own, which would replace these.
     """
 
     def __init__(self) -> None:
         self.cscs: set[BaseCsc] = set()
         self.holders: set[asyncio.Future[int]] = set()
+        self.callbacks: list[typing.Callable[[], object]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.installed = False
 
@@ -73,6 +76,7 @@ class _SignalHandlers:
         if self.loop is not loop:
             self.cscs.clear()
             self.holders.clear()
+            self.callbacks.clear()
             self.loop = loop
             self.installed = False
         if self.installed:
@@ -85,7 +89,7 @@ class _SignalHandlers:
         self.installed = True
 
     def _uninstall_if_unused(self) -> None:
-        if self.cscs or self.holders or not self.installed:
+        if self.cscs or self.holders or self.callbacks or not self.installed:
             return
         self.installed = False
         if self.loop is not None and not self.loop.is_closed():
@@ -116,22 +120,49 @@ class _SignalHandlers:
         self.holders.discard(received)
         self._uninstall_if_unused()
 
+    def add_callback(self, callback: typing.Callable[[], object]) -> None:
+        self._install()
+        self.callbacks.append(callback)
+
+    def remove_callback(self, callback: typing.Callable[[], object]) -> None:
+        if callback in self.callbacks:
+            self.callbacks.remove(callback)
+        self._uninstall_if_unused()
+
     def _handle(self, signum: int) -> None:
         name = signal.Signals(signum).name
         quitting = [csc for csc in self.cscs if not csc.done_task.done()]
         for csc in quitting:
             csc.log.info(f"Received signal {name}; quitting")
             csc.done_task.set_result(None)
-        first = False
+        acted = bool(quitting)
         for received in self.holders:
             if not received.done():
                 received.set_result(signum)
-                first = True
-        if not quitting and not first:
+                acted = True
+        for callback in list(self.callbacks):
+            callback()
+            acted = True
+        if not acted:
             print(f"Received {name} again; still shutting down, please wait", file=sys.stderr, flush=True)
 
 
 _signal_handlers = _SignalHandlers()
+
+
+def add_signal_callback(callback: typing.Callable[[], object]) -> None:
+    """Call ``callback()`` on SIGINT or SIGTERM, along with the handling of
+    the CSCs of this event loop (call in the loop's main thread).
+
+    A second ``loop.add_signal_handler`` would replace the CSCs' handling
+    (and removing it would leave none); use this instead.
+    """
+    _signal_handlers.add_callback(callback)
+
+
+def remove_signal_callback(callback: typing.Callable[[], object]) -> None:
+    """Undo `add_signal_callback`."""
+    _signal_handlers.remove_callback(callback)
 
 
 class BaseCsc(Controller):

@@ -10,22 +10,24 @@ __all__ = [
     "CscUnreachableError",
     "format_tai_iso",
     "is_tai_field",
+    "patient_signals",
 ]
 
 import argparse
 import asyncio
 import collections
+import contextlib
 import datetime
 import enum
 import functools
 import os
 import re
 import shlex
-import signal
 import sys
 import threading
 import typing
 
+from .base_csc import add_signal_callback, remove_signal_callback
 from .csc_utils import set_summary_state
 from .domain import Domain
 from .enums import SalRetCode, State
@@ -575,15 +577,8 @@ class CscCommander:
             0, or `EXIT_UNREACHABLE` if the CSC cannot be reached (the
             reason and the fix are printed on stderr).
         """
-        loop = asyncio.get_running_loop()
         session = asyncio.ensure_future(self._session(require_csc))
-        signals = []
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(signum, session.cancel)
-                signals.append(signum)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread
+        add_signal_callback(session.cancel)
         try:
             await session
             return 0
@@ -599,9 +594,9 @@ class CscCommander:
             print(f"{self.remote.salinfo.name_index} commander: {e}: {e.ackcmd.result}", file=sys.stderr)
             return 1
         finally:
-            for signum in signals:
-                loop.remove_signal_handler(signum)
-            await self.close()
+            remove_signal_callback(session.cancel)
+            with patient_signals():
+                await self.close()
 
     async def _session(self, require_csc: bool) -> None:
         await self.start(require_csc=require_csc)
@@ -646,6 +641,25 @@ class CscCommander:
         status = await commander.run_session()
         if status:
             raise SystemExit(status)
+
+
+@contextlib.contextmanager
+def patient_signals() -> typing.Iterator[None]:
+    """While closing: SIGINT and SIGTERM only print that the program is
+    still shutting down (no ``KeyboardInterrupt`` traceback half-way
+    through a close), besides the handling of the CSCs of this process.
+
+    Does nothing outside the main thread.
+    """
+
+    def say_wait() -> None:
+        print("Still shutting down; please wait", file=sys.stderr, flush=True)
+
+    add_signal_callback(say_wait)
+    try:
+        yield
+    finally:
+        remove_signal_callback(say_wait)
 
 
 def _read_lines(fd: int, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str]) -> None:
