@@ -48,9 +48,9 @@ _TAKE_IMAGES_DEFAULTS: tuple[tuple[str, str | None], ...] = (
 TAKE_IMAGES_HELP = (
     "numImages expTime [shutter [sensors [keyValueMap [obsNote]]]]\n"
     "      e.g. takeImages 2 1.0 true R22_S11:R22_S12 'imageType: FLAT' 'dome flats'\n"
-    "      shutter (default true): open the shutter; sensors (default '': all) ':'-separated RNN_SNN;\n"
-    "      keyValueMap (default ''): 'key: value, ...' (imageType defaults to OBJECT, DARK "
-    "without shutter, BIAS for expTime 0); obsNote (default ''): free text"
+    "      shutter (default true): open the shutter; sensors (default '': all): ':'-separated RNN_SNN;\n"
+    "      keyValueMap (default ''): 'key: value, ...'; imageType defaults to OBJECT, DARK without\n"
+    "      shutter, BIAS for expTime 0; obsNote (default ''): free text"
 )
 
 #: Image-sequence events printed as one short line each.
