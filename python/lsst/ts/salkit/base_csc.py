@@ -673,10 +673,16 @@ def _memory_transport_warning(csc: BaseCsc) -> str:
             "but no commander in another process can reach it (for a shell, use Kafka: "
             'make kafka-up; eval "$(bin/salkit_kafka --dir .kafka env)" in each terminal).'
         )
+    simulate = " Or run with --simulate for a self-contained system." if _has_simulate_option(csc) else ""
     return (
         f"WARNING: {name} uses the in-memory SAL transport (${TRANSPORT_ENV_VAR} is "
         f"{os.environ.get(TRANSPORT_ENV_VAR) or 'unset'}): nothing outside this process can reach it "
         "(no commander, camera or Header Service in another process). To connect processes, use "
         "Kafka in every terminal (from the source tree's root): make kafka-up; eval \"$(bin/salkit_kafka "
-        '--dir .kafka env)". Or run with --simulate, if the CSC has it, for a self-contained system.'
+        f'--dir .kafka env)".{simulate}'
     )
+
+
+def _has_simulate_option(csc: BaseCsc) -> bool:
+    """Does the CSC's command line have ``--simulate`` (see `CscCommandLine`)?"""
+    return len(tuple(csc.valid_simulation_modes or (0,))) > 1
