@@ -23,11 +23,12 @@ import shlex
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from lsst.ts.archiver.testing import STD_TIMEOUT, wait_until_sync
+from lsst.ts.archiver.testing import STD_TIMEOUT
 
 pytestmark = pytest.mark.integration  # runs the bin scripts, a CSC and tansu
 
@@ -168,13 +169,20 @@ class Terminal:
             text=True,
             start_new_session=True,
         )
+        self._printed = threading.Condition()
+        self._ended = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
+            with self._printed:
+                self.lines.append(line.rstrip("\n"))
+                self._printed.notify_all()
+        with self._printed:
+            self._ended = True
+            self._printed.notify_all()
 
     @property
     def text(self) -> str:
@@ -182,23 +190,23 @@ class Terminal:
         return "\n".join(self.lines)
 
     def wait_for(self, pattern: str | re.Pattern[str], timeout: float = STD_TIMEOUT) -> re.Match[str]:
-        """Wait for a line matching ``pattern``; return the match."""
+        """Wait for a line matching ``pattern`` (woken by each line printed, so
+        the test acts as soon as it appears); return the match."""
         regex = re.compile(pattern)
-
-        def match() -> re.Match[str] | None:
-            if self.process.poll() is not None:
-                self._reader.join(timeout=STD_TIMEOUT)
-            found = next((m for m in map(regex.search, list(self.lines)) if m), None)
-            if found is None and self.process.poll() is not None:
-                raise AssertionError(
-                    f"{self.command!r} exited ({self.process.returncode}) without {regex.pattern!r}:\n{self.text}"
-                )
-            return found
-
-        try:
-            return wait_until_sync(match, timeout, what=f"{regex.pattern!r} from {self.command!r}")
-        except TimeoutError as e:
-            raise AssertionError(f"{e}\n--- output:\n{self.text}") from None
+        deadline = time.monotonic() + timeout
+        checked = 0
+        with self._printed:
+            while True:
+                for line in self.lines[checked:]:
+                    found = regex.search(line)
+                    if found:
+                        return found
+                checked = len(self.lines)
+                remaining = deadline - time.monotonic()
+                if self._ended or remaining <= 0:
+                    end = "ended" if self._ended else f"printed nothing matching within {timeout:g} s"
+                    raise AssertionError(f"{self.command!r} {end}, without {regex.pattern!r}:\n{self.text}")
+                self._printed.wait(remaining)
 
     def type(self, line: str) -> None:
         """Type a line."""
@@ -285,6 +293,24 @@ def test_bin_scripts_run_directly_without_the_venv_activated(tmp_path: pathlib.P
         timeout=STD_TIMEOUT,
     )
     assert help_.returncode == 0 and "usage: run_ccarchiver" in help_.stdout, help_.stdout + help_.stderr
+
+
+def test_the_csc_on_its_own_console_reports_its_states_and_ctrl_c_stops_it_at_once(
+    tmp_path: pathlib.Path, terminals: list[Terminal]
+) -> None:
+    command = "bin/run_atarchiver --simulate --state enabled"
+    assert_in_guide(command)
+    config_dir = relocated_test_site("ATArchiver", tmp_path)
+    # Two workers: ENABLED may come when one has started and the other still imports its code.
+    site = config_dir / "_test.yaml"
+    site.write_text(re.sub(r"(?m)^workers: .*$", "workers: 2", site.read_text()))
+    csc = open_terminal(terminals, f"{command} --configdir {config_dir}", REPO, operator_environ())
+    for state in ("STANDBY", "DISABLED", "ENABLED"):
+        csc.wait_for(rf"ATArchiver INFO: Summary state {state}$")
+    # Ctrl-C at once, as an operator may.
+    csc.ctrl_c()
+    assert_clean_exit(csc)
+    assert "Received signal SIGINT; quitting" in csc.text
 
 
 def test_one_process_session_takes_an_image_maps_it_and_exits(

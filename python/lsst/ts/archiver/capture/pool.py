@@ -15,10 +15,14 @@ __all__ = ["CapturePool", "InProcessCapturePool", "LocalCapturePool"]
 import abc
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import socket
+import threading
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 
 from .status import CaptureStatus
@@ -30,6 +34,26 @@ _log = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 0.5
 """Seconds between checks of the local worker processes."""
+
+
+@contextlib.contextmanager
+def _spawning_ignores_interrupts() -> Iterator[None]:
+    """Ignore SIGINT while worker processes may be spawned (``submit`` spawns them).
+
+    A spawned process inherits an ignored SIGINT through exec and Python keeps
+    it ignored, so a Ctrl-C while a new worker still imports its code (before
+    `ignore_interrupts` runs) prints no traceback. A Ctrl-C in the few
+    milliseconds of the spawn itself is lost (press it again). Only the main
+    thread may change signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def _warm_up() -> int:
@@ -117,7 +141,9 @@ class LocalCapturePool(CapturePool):
         if self._executor is None:
             self._executor = self._make_executor()
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._executor, _warm_up) for _ in range(self.workers)))
+        with _spawning_ignores_interrupts():
+            warm_ups = [loop.run_in_executor(self._executor, _warm_up) for _ in range(self.workers)]
+        await asyncio.gather(*warm_ups)
         await self._update()
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._watch(), name="local capture workers")
@@ -126,8 +152,10 @@ class LocalCapturePool(CapturePool):
         if self._executor is None:
             self._executor = self._make_executor()
         loop = asyncio.get_running_loop()
+        with _spawning_ignores_interrupts():
+            capture = loop.run_in_executor(self._executor, _capture_here, task)
         try:
-            pid, outcome = await loop.run_in_executor(self._executor, _capture_here, task)
+            pid, outcome = await capture
         except BrokenProcessPool as e:
             self.log.warning(
                 "Capture worker died while capturing %s %s (%s); restarting the pool",
