@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from lsst.ts.archiver.capture import (
     LocalCapturePool,
     capture_source,
     detector_stats,
+    detector_threads,
 )
 from lsst.ts.archiver.daq import EmulatedDaqStore, PixelGenerator
 from lsst.ts.archiver.error_codes import ErrorCode
@@ -179,6 +181,32 @@ def test_fault_worthy_statuses_name_the_csc_error_code() -> None:
         if status.fault_code is not None:
             assert CaptureStatus.for_fault(status.fault_code) is status
     assert CaptureStatus.for_fault(ErrorCode.LEDGER_UNAVAILABLE) is CaptureStatus.UNEXPECTED
+
+
+def test_the_detectors_of_a_source_are_written_in_threads_and_reported_in_order(tmp_path: Path) -> None:
+    store = EmulatedDaqStore(tmp_path / "daq", LSST_COMCAM.partition)
+    location = "R22/Reb1"
+    generator = PixelGenerator(signal=1000.0, cosmic_rays=0, saturated_spots=0)
+    store.add_image(COMCAM_NAME, generator=generator, locations=[location])
+    detectors = tuple(
+        d.name for d in LSST_COMCAM.detectors if str(LSST_COMCAM.reb_for(d).location) == location
+    )[::-1]  # not the source's order: the outcomes follow the task
+    task = CaptureTask(
+        options=options(tmp_path, partition=LSST_COMCAM.partition),
+        obsid=COMCAM_NAME,
+        location=location,
+        detectors=detectors,
+        metadata=ExposureMetadata(obsid=COMCAM_NAME, imgtype="FLAT", exptime=1.0),
+    )
+    assert len(detectors) == 3 and detector_threads(3) == min(3, len(os.sched_getaffinity(0)))
+    outcome = capture_source(task)
+    assert [r.name for r in outcome.detectors] == list(detectors)
+    for result in outcome.detectors:
+        assert result.status is CaptureStatus.OK, result.description
+        # Checksums verified: no thread wrote another's bytes (each has its writer).
+        with fits.open(result.path, checksum=True) as hdul:
+            assert hdul[0].header["CCDSLOT"] == result.name.split("_")[1]
+            assert all(hdu.verify_checksum() == 1 for hdu in hdul)
 
 
 async def test_local_pool_runs_tasks_in_worker_processes(
