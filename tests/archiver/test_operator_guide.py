@@ -341,9 +341,13 @@ def test_kafka_session_in_three_terminals(tmp_path: pathlib.Path, terminals: lis
     assert_in_guide(
         env_line, csc_command, "bin/archiver_commander ATArchiver", "bin/camera_commander ATCamera"
     )
+    assert_in_guide("make kafka-up", "make kafka-down")
     salkit_kafka = str(REPO / "bin" / "salkit_kafka")
     # make kafka-up runs bin/salkit_kafka --dir .kafka up in the project root; here the "project
     # root" of the stack is tmp_path, so every terminal finds .kafka there.
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"(?m)^kafka-up:.*\n\t\$\(PY\) bin/salkit_kafka --dir \.kafka up$", makefile)
+    assert re.search(r"(?m)^kafka-down:.*\n\t\$\(PY\) bin/salkit_kafka --dir \.kafka down$", makefile)
     up = subprocess.run(
         [salkit_kafka, "--dir", ".kafka", "up"],
         cwd=tmp_path,
