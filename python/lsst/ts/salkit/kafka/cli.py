@@ -77,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             env = stack.up(args.subname, args.broker_port, args.registry_port)
             found_by_default = args.dir.absolute() == default_state_dir().absolute()
             dir_option = "" if found_by_default else f" --dir {args.dir}"
+            # As it was run (bin/salkit_kafka from the source tree), so the line can be pasted.
+            command = sys.argv[0] if os.path.basename(sys.argv[0]) == "salkit_kafka" else "salkit_kafka"
             sys.stderr.write(
                 f"Started; state in {args.dir}. In each terminal run:\n"
-                f'  eval "$(salkit_kafka{dir_option} env)"   (or: source {args.dir}/env.sh)\n'
+                f'  eval "$({command}{dir_option} env)"   (or: source {args.dir}/env.sh)\n'
             )
             sys.stdout.write(format_exports(env))
         elif args.command == "down":
