@@ -1,13 +1,14 @@
 """The operator guide's command sequences, run as written from the source tree.
 
-Every ``bin/...`` command that README.md, doc/archiver.rst and doc/kafka.rst
-show must exist and answer ``--help`` when run directly, without the venv
-activated. The quick-start sequences of doc/archiver.rst are run for real,
-each line checked to be in one of the guide's literal blocks first: the
-CSC with ``--simulate`` on its own console (state lines, Ctrl-C), the
-Archiver and its commander in one process (``takeImages``, the image's
-line, ``exit``), and a CSC, ``archiver_commander`` and ``camera_commander``
-in three "terminals" over a Kafka stack started with ``bin/salkit_kafka``.
+Every ``bin/`` script that README.md, doc/archiver.rst and doc/kafka.rst name
+answers ``--help`` and lists the options the guides show with it; the scripts
+run directly, without the venv activated. The quick-start sequences of
+doc/archiver.rst are run for real, each command line first checked to be in
+one of the guides' literal blocks: the CSC with ``--simulate`` on its own
+console (state lines, Ctrl-C at once), the Archiver and its commander in one
+process (``takeImages``, the image's line, ``map``, ``exit``), and a CSC,
+``archiver_commander`` and ``camera_commander`` in three "terminals" over a
+Kafka stack started as ``make kafka-up`` starts it.
 
 The test site's configuration is used with its root (``/tmp/ts_archiver_test``)
 moved under the test's temporary directory.
@@ -138,6 +139,7 @@ def relocated_test_site(component: str, root: pathlib.Path) -> pathlib.Path:
     config_dir.mkdir(parents=True)
     for name in ("_init.yaml", "_test.yaml"):
         text = (REPO / "config" / component / "v1" / name).read_text()
+        assert name == "_init.yaml" or TEST_SITE_ROOT in text, f"the test site is not under {TEST_SITE_ROOT}"
         (config_dir / name).write_text(text.replace(TEST_SITE_ROOT, str(root / "site")))
     return config_dir
 
@@ -225,10 +227,12 @@ class Terminal:
         return status
 
     def kill(self) -> None:
-        """Kill what is left of the command (test teardown)."""
-        if self.process.poll() is None:
+        """Kill what is left of the command's process group (test teardown)."""
+        try:
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(STD_TIMEOUT)
+        except ProcessLookupError:
+            pass  # every process of the group has ended
+        self.process.wait(STD_TIMEOUT)
 
 
 @pytest.fixture
