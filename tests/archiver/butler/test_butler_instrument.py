@@ -15,6 +15,7 @@ from lsst.ts.archiver.butler import (
     known_physical_filters,
     register_instrument,
 )
+from lsst.ts.archiver.camera.filters import COMCAM_FILTER_BANDS
 
 
 def test_lsstcam_detectors_match_obs_lsst_numbering_and_purposes() -> None:
@@ -49,12 +50,22 @@ def test_comcam_and_latiss_detectors() -> None:
         ("LSSTCam", "empty", "white"),
         ("LSSTCam", "unknown", "unknown"),
         ("LSSTComCam", "u_02", "u"),
+        ("LSSTComCam", "u_05", "u"),
+        ("LSSTComCam", "g_07", "g"),
+        ("LSSTComCam", "empty", "white"),
+        ("LSSTComCam", "unknown", "unknown"),
         ("LATISS", "SDSSi_65mm~empty", "i"),
         ("LATISS", "empty~holo4_003", "white"),
     ],
 )
 def test_band_of_physical_filter(instrument: str, physical_filter: str, band: str) -> None:
     assert band_for(instrument, physical_filter) == band
+
+
+def test_comcam_registers_obs_lsst_comcam_filters() -> None:
+    assert set(known_physical_filters("LSSTComCam")) == set(COMCAM_FILTER_BANDS)
+    assert {"u_05", "u_06", "g_07", "z_02"} <= set(known_physical_filters("LSSTComCam"))
+    assert "pinhole" not in known_physical_filters("LSSTComCam")
 
 
 def test_registration_is_idempotent_and_complete(make_repo: Callable[..., Butler]) -> None:

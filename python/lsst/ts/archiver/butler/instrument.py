@@ -27,6 +27,7 @@ from lsst.daf.butler import Butler
 
 from ..camera import Camera, get_camera
 from ..camera.errors import UnknownCameraError
+from ..camera.filters import COMCAM_FILTER_BANDS, LSSTCAM_FILTER_BANDS
 from .errors import UnknownInstrumentError
 
 INSTRUMENT_NAMES: tuple[str, ...] = ("LATISS", "LSSTComCam", "LSSTCam")
@@ -38,8 +39,8 @@ _EXPOSURE_MAX = 10**15
 _LATISS_RAFT = "RXX"
 
 _FILTERS: dict[str, tuple[str, ...]] = {
-    "LSSTCam": ("u_24", "g_6", "r_57", "i_39", "z_20", "y_10", "ph_5", "ef_43", "empty", "none", "unknown"),
-    "LSSTComCam": ("u_02", "g_01", "r_03", "i_06", "z_03", "y_04", "pinhole", "empty", "unknown"),
+    "LSSTCam": (*LSSTCAM_FILTER_BANDS, "unknown"),
+    "LSSTComCam": tuple(COMCAM_FILTER_BANDS),
     "LATISS": tuple(
         f"{f}~{g}"
         for f in (
@@ -98,6 +99,9 @@ def band_for(instrument: str, physical_filter: str) -> str:
         if match:
             return match.group(1)
         return _LATISS_BANDS.get(filter_name, "white")
+    known = {"LSSTCam": LSSTCAM_FILTER_BANDS, "LSSTComCam": COMCAM_FILTER_BANDS}.get(instrument, {})
+    if physical_filter in known:
+        return known[physical_filter]
     prefix = physical_filter.split("_", 1)[0]
     return prefix if prefix in _BANDS and "_" in physical_filter else "white"
 
