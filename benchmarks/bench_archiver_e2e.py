@@ -60,9 +60,15 @@ from lsst.ts.archiver.fits import Card, HeaderServiceFile, render_header_file
 from lsst.ts.archiver.ledger import Ledger
 from lsst.ts.archiver.local_config import local_site_config, write_local_config_dir
 
+WORKERS: int | None = None
+"""Capture worker processes (``--workers``); None keeps the site's (2)."""
+
 
 def write_config(root: Path, component: str, compress: bool) -> Path:
-    settings = local_site_config(root, fits={"compress": compress, "fsync": False})
+    overrides: dict[str, Any] = {"fits": {"compress": compress, "fsync": False}}
+    if WORKERS is not None:
+        overrides["workers"] = WORKERS
+    settings = local_site_config(root, **overrides)
     return write_local_config_dir(component, root, "bench", settings)
 
 
@@ -265,6 +271,7 @@ async def main() -> None:
         "--copies", type=int, help="ComCam images delivered with links off, for comparison (default 3)."
     )
     parser.add_argument("--lsstcam", action="store_true", help="Also one LSSTCam image per mode (~16 GB).")
+    parser.add_argument("--workers", type=int, help="Capture worker processes (default: the site's, 2).")
     parser.add_argument(
         "--modes",
         choices=("both", "plain", "rice"),
@@ -272,6 +279,8 @@ async def main() -> None:
         help="Uncompressed, RICE_1 or both (default).",
     )
     args = parser.parse_args()
+    global WORKERS
+    WORKERS = args.workers
     latiss = args.latiss if args.latiss is not None else (5 if args.quick else 20)
     comcam = args.comcam if args.comcam is not None else (3 if args.quick else 20)
     copies = args.copies if args.copies is not None else (2 if args.quick else 3)
