@@ -26,14 +26,14 @@ destination and the DBB repository get a real copy, verified by re-reading
 it), the layout as it was before links, measured side by side in the same
 run.
 
-Default run (about 6-8 minutes on a quiet 2-core VM): LATISS 20 images
+Default run (about 5 minutes on a 2-core VM): LATISS 20 images
 plain + 20 RICE_1, ComCam 20 + 20, ComCam 3 with copies. ``--quick``
 (about 1-2 minutes): LATISS 5 + 5, ComCam 3 + 3, copies 2. ``--lsstcam``
 adds one LSSTCam image per compression mode (205 CCDs: about 16 GB of raw
 files per copy).
 
 Usage: ``.venv/bin/python benchmarks/bench_archiver_e2e.py [--quick] [--latiss N] [--comcam N] [--copies N]
-[--lsstcam] [--modes M]``
+[--lsstcam] [--modes M] [--workers N]``
 """
 
 from __future__ import annotations
