@@ -97,6 +97,9 @@ async def test_comcam_sequence_publishes_every_event_and_reaches_both_repos(tmp_
         assert len(deliveries) == N_IMAGES * (10 * 2 + 2)
         assert all(ledger.image(name).header_source == "HeaderService" for name in names)
         assert all(ledger.image(name).image_type == "FLAT" for name in names)
+        # The MD5 computed while each file was written is recorded with it.
+        checksums = [d.checksum for name in names for d in ledger.detectors(name)]
+        assert len(checksums) == 9 * N_IMAGES and all(c and c.startswith("md5:") for c in checksums)
 
     for repo in ("repo-oods", "repo-dbb"):
         butler = Butler.from_config(str(tmp_path / repo), collections=["LSSTComCam/raw/all"])

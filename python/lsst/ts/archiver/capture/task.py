@@ -100,6 +100,9 @@ class DetectorOutcome:
         (``<name>.untranslated.fits``), for a retry.
     size : `int`
         Bytes written (0 on failure without a kept file).
+    checksum : `str` or `None`
+        ``md5:<hex>`` of the written file, computed as it was written
+        (None if not written).
     retrieval_time : `float`
         Seconds to read and decode the source (shared by its detectors).
     write_time : `float`
@@ -121,6 +124,7 @@ class DetectorOutcome:
     description: str
     path: str | None = None
     size: int = 0
+    checksum: str | None = None
     retrieval_time: float = 0.0
     write_time: float = 0.0
     median_signal: float = float("nan")

@@ -365,6 +365,7 @@ def capture_source(task: CaptureTask) -> SourceOutcome:
             description=description,
             path=os.fspath(written.path),
             size=written.size,
+            checksum=written.checksum,
             retrieval_time=retrieval_time,
             write_time=time.monotonic() - started,
             median_signal=stats.median_signal,

@@ -673,7 +673,12 @@ class ImagePipeline:
         await self.reporter.detector_captured(obsid, outcome)
         if outcome.status is CaptureStatus.OK and outcome.path is not None:
             await self.delivery.file_written(
-                obsid, outcome.name, outcome.path, size=outcome.size, measurements=_measurements(outcome)
+                obsid,
+                outcome.name,
+                outcome.path,
+                size=outcome.size,
+                checksum=outcome.checksum,
+                measurements=_measurements(outcome),
             )
         else:
             await self.delivery.capture_failed(
