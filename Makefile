@@ -28,8 +28,10 @@ format: bootstrap
 	$(VENV)/bin/ruff format python tests benchmarks
 	$(VENV)/bin/ruff check --fix python tests bin benchmarks
 
+# Two pytest-xdist workers for the whole suite too (each starts its own servers on free
+# ports): 8.5 min instead of about 16 on a quiet 2-core machine.
 test: lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=25
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=25
 
 # Two pytest-xdist workers: the fast tests wait on heartbeats and commands as much as they compute.
 test-fast: bootstrap
