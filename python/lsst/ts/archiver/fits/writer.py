@@ -40,7 +40,7 @@ import numpy.typing as npt
 from .. import __version__
 from ..camera import Camera, Detector, ImageName
 from ..metadata import RawSidecar, SidecarError, sidecar_path_for, translate_primary_header, write_sidecar
-from .atomic import AtomicFile, translate_os_error
+from .atomic import AtomicFile
 from .card import Card, CardValue
 from .checksum import FILE_DIGESTS, FileDigest, words_sum
 from .errors import PixelDataError, UntranslatableFileError
@@ -54,7 +54,7 @@ from .primary import (
     build_primary_header,
     extension_extra_cards,
 )
-from .rice import append_rice_extensions
+from .rice import seal_rice_image
 from .sanitize import HeaderChange, sanitize_cards
 
 _log = logging.getLogger(__name__)
@@ -439,12 +439,8 @@ class RawFitsWriter:
         extnames = [amp.extname for amp in detector.amplifiers]
         with AtomicFile(path, fsync=self.fsync, digest=digest) as out:
             out.write(primary_hdu.buffers())
-            out.close_descriptor()
-            try:
-                append_rice_extensions(out.temp_path, images, headers, extnames, digest=digest)
-            except OSError as e:
-                raise translate_os_error(e, path, "compress into") from e
+            for image, cards, extname in zip(images, headers, extnames, strict=True):
+                out.write(seal_rice_image(image, cards, extname).buffers())
             if reb_hdu is not None:
-                out.reopen_for_append()
                 out.write(reb_hdu.buffers())
         return datasums
