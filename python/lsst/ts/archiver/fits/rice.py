@@ -21,7 +21,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from astropy.io.fits.hdu.compressed._compression import compress_rice_1_c
+
+try:  # astropy >= 7 (the C coder of astropy's tiled compression; not public API)
+    from astropy.io.fits.hdu.compressed._compression import compress_rice_1_c
+except ImportError:  # astropy 6
+    from astropy.io.fits._tiled_compression._compression import compress_rice_1_c
 
 from .card import Card, pad_to_block
 from .checksum import bytes_sum
