@@ -90,6 +90,8 @@ class ArchiverCommander(salkit.CscCommander):
 
     def __init__(self, name: str, **kwargs: typing.Any) -> None:
         self.camera_remote: salkit.Remote | None = None
+        #: The ledger URL of an Archiver running in this process (``use_archiver_in_process``).
+        self._ledger_url_of_csc: typing.Callable[[], str | None] = lambda: None
         kwargs.setdefault("telemetry_fields_to_not_compare", ("timestamp", "oldestPendingAge", "freeSpace"))
         self.images: dict[str, ImageSummary] = {}
         #: Seconds an image's line waits for its last imageInOODS after imageArchived.
@@ -100,6 +102,12 @@ class ArchiverCommander(salkit.CscCommander):
         self.help_dict["catchUp"] = "startDate endDate  # YYYYMMDD YYYYMMDD, blank ('') for open ends"
         self.help_dict["retryImage"] = "imageName destination  # destination blank ('') for every failed part"
         self.help_dict["map"] = "obsid [path [ledgerURL]]  # write the image's focal-plane map (PNG)"
+
+    def use_archiver_in_process(self, csc: typing.Any) -> None:
+        """The Archiver ``csc`` runs in this process (``--simulate``): ``map``
+        reads the ledger of the configuration it applied (its ``--configdir``),
+        not the site default."""
+        self._ledger_url_of_csc = lambda: csc.config.ledger_url if csc.config is not None else None
 
     def use_simulated_camera(self) -> None:
         """Offer ``takeImages``, sent to the camera simulator that an Archiver
@@ -167,8 +175,10 @@ class ArchiverCommander(salkit.CscCommander):
     async def do_map(self, args: typing.Sequence[str]) -> None:
         """``map obsid [path [ledgerURL]]``: write an image's focal-plane map from the ledger.
 
-        The ledger is the one of the Archiver's configuration (as the CSC reads
-        it: ``$TS_ARCHIVER_DIR`` or this checkout, ``$LSST_SITE``) unless given;
+        The ledger is the one of the Archiver's configuration unless given:
+        with ``--simulate`` the in-process Archiver's (its ``--configdir``),
+        else as the CSC reads it (``$TS_ARCHIVER_DIR`` or this checkout,
+        ``$LSST_SITE``);
         the default path is ``<obsid>.png`` here. See `lsst.ts.archiver.maps`.
         """
         from .maps import MapRefusedError, write_archiver_map  # here: only this command draws
@@ -178,6 +188,8 @@ class ArchiverCommander(salkit.CscCommander):
             return
         obsid, path, ledger_url = (list(args) + [None, None])[:3]
         assert obsid is not None
+        if ledger_url is None:
+            ledger_url = self._ledger_url_of_csc()
         try:
             written = await asyncio.to_thread(
                 write_archiver_map, self.remote.salinfo.name, obsid, path, ledger_url=ledger_url
@@ -270,6 +282,7 @@ async def amain(args: typing.Sequence[str] | None = None) -> None:
             print(f"archiver_commander: cannot start {parsed.name}: {e}", file=sys.stderr)
             raise SystemExit(1) from None
         commander = ArchiverCommander(parsed.name, enable=parsed.enable)
+        commander.use_archiver_in_process(csc)
         commander.use_simulated_camera()
         status = await commander.run_session()
     finally:
