@@ -146,9 +146,9 @@ async def test_ctrl_c_ends_the_csc_its_workers_and_a_commander_session_cleanly(
         )
         for console in (csc, session):
             console.ctrl_c()
-        # A second Ctrl-C while the CSC closes (its capture pool, simulators
-        # and runtime take far longer than this).
-        await asyncio.sleep(0.05)
+        # A second Ctrl-C once the CSC has begun to close (its capture pool,
+        # simulators and runtime take far longer than the line takes to arrive).
+        await csc.wait_for("Received signal SIGINT; quitting")
         csc.ctrl_c()
         statuses = await asyncio.gather(csc.exit_status(), session.exit_status())
     finally:
