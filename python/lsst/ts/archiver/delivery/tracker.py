@@ -243,23 +243,11 @@ class DeliveryTracker:
             return
         if not self.archive_destinations:
             return
-        ledger = self.runner.ledger
-        if not await self.runner.run(ledger.is_settled, obsid, self.archive_destinations):
+        progress = await self._settled(obsid, self.archive_destinations)
+        if progress is None:
             return
-        progress = await self.runner.run(ledger.progress, obsid, self.archive_destinations)
-        progress = self._selected(progress, self.archive_destinations)
-        if not progress.complete:
-            return
-        missing = set(progress.capture_failed)
-        reasons = [f"{name}: capture failed: {why}" for name, why in progress.capture_failed.items()]
-        for destination, failed in progress.failed.items():
-            for name, why in failed.items():
-                if name == MANIFEST_ITEM:
-                    continue
-                missing.add(name)
-                reasons.append(f"{name} at {destination}: {why}")
         expected = progress.expected
-        missing_sorted = [name for name in expected if name in missing]
+        missing_sorted, reasons = _missing(progress)
         archived = len(expected) - len(missing_sorted)
         where = ", ".join(self.archive_destinations)
         if missing_sorted:
@@ -269,7 +257,7 @@ class DeliveryTracker:
         else:
             description = f"All {len(expected)} files archived in {where}"
         status = 0 if not missing_sorted else 1
-        if await self.runner.run(ledger.mark_archived, obsid, status, description):
+        if await self.runner.run(self.runner.ledger.mark_archived, obsid, status, description):
             await self._emit(
                 self.on_image_archived,
                 ImageArchived(
@@ -297,24 +285,16 @@ class DeliveryTracker:
         """
         if not self.settles_images:
             return
-        ledger = self.runner.ledger
         name = destination.name
-        if not await self.runner.run(ledger.is_settled, obsid, [name]):
+        progress = await self._settled(obsid, [name])
+        if progress is None or not progress.expected:
             return
-        progress = await self.runner.run(ledger.progress, obsid, [name])
-        progress = self._selected(progress, [name])
-        if not progress.expected or not progress.complete:
-            return
-        reasons = {detector: f"capture failed: {why}" for detector, why in progress.capture_failed.items()}
-        for detector, why in progress.failed.get(name, {}).items():
-            if detector != MANIFEST_ITEM:
-                reasons.setdefault(detector, why)
-        missing = tuple(detector for detector in progress.expected if detector in reasons)
+        missing, reasons = _missing(progress)
         delivered = len(progress.expected) - len(missing)
         if missing:
             description = (
                 f"{delivered} of {len(progress.expected)} files delivered to {name}; missing: "
-                + "; ".join(f"{detector}: {reasons[detector]}" for detector in missing)
+                + "; ".join(reasons)
             )
         else:
             description = f"All {len(progress.expected)} files delivered to {name}"
@@ -327,7 +307,7 @@ class DeliveryTracker:
             status=1 if missing else 0,
             description=description,
         )
-        if await self.runner.run(ledger.record_outcome, outcome):
+        if await self.runner.run(self.runner.ledger.record_outcome, outcome):
             await self._emit(
                 self.on_image_delivered,
                 ImageDelivered(
@@ -342,6 +322,18 @@ class DeliveryTracker:
                     description=description,
                 ),
             )
+
+    async def _settled(self, obsid: str, destinations: Collection[str]) -> ImageProgress | None:
+        """The exposure's progress at ``destinations`` (their selections) if it is complete there, else None.
+
+        The ledger's cheap `~lsst.ts.archiver.ledger.Ledger.is_settled` is asked first.
+        """
+        ledger = self.runner.ledger
+        if not await self.runner.run(ledger.is_settled, obsid, destinations):
+            return None
+        progress = await self.runner.run(ledger.progress, obsid, destinations)
+        progress = self._selected(progress, destinations)
+        return progress if progress.complete else None
 
     def _selected(self, progress: ImageProgress, destinations: Collection[str]) -> ImageProgress:
         """``progress`` restricted to the files each of ``destinations`` takes."""
@@ -449,6 +441,28 @@ class DeliveryTracker:
                 await result
         except Exception:
             self.log.exception("Result callback %r failed for %s", callback, payload)
+
+
+def _missing(progress: ImageProgress) -> tuple[tuple[str, ...], list[str]]:
+    """The expected detectors of a complete exposure that are missing (in order), and why.
+
+    Returns
+    -------
+    missing : `tuple` [`str`, ...]
+        Detectors whose capture, or delivery to one of the destinations,
+        finally failed (the manifest item does not count).
+    reasons : `list` [`str`]
+        ``<detector>: capture failed: <why>`` and ``<detector> at
+        <destination>: <why>``, one per failure.
+    """
+    failed = set(progress.capture_failed)
+    reasons = [f"{name}: capture failed: {why}" for name, why in progress.capture_failed.items()]
+    for destination, items in progress.failed.items():
+        for name, why in items.items():
+            if name != MANIFEST_ITEM:
+                failed.add(name)
+                reasons.append(f"{name} at {destination}: {why}")
+    return tuple(name for name in progress.expected if name in failed), reasons
 
 
 def _failure_status(code: int | None) -> DeliveryStatus:
