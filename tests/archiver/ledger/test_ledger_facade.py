@@ -60,6 +60,8 @@ MANAGED = {
         "images_with_failures",
         "is_settled",
         "progress",
+        "latest_images",
+        "recent_failures",
         "stage_latencies",
     ),
     LockManager: ("acquire_lock", "release_lock", "lock_holder"),

@@ -15,7 +15,6 @@ from lsst.ts.archiver.maps import (
     MAP_SIZE,
     STATE_COLOURS,
     DetectorState,
-    latest_images,
     read_image_status,
     write_image_map,
 )
@@ -114,11 +113,11 @@ def test_latest_images_are_newest_first_per_camera(ledger: Ledger) -> None:
             expected={},
             now=1.8e9 + number,
         )
-    assert latest_images(ledger, camera="LSSTComCam", limit=2) == [
+    assert ledger.latest_images(camera="LSSTComCam", limit=2) == [
         "CC_O_20270115_000004",
         "CC_O_20270115_000003",
     ]
-    assert latest_images(ledger, limit=1) == ["CC_O_20270115_000004"]
+    assert ledger.latest_images(limit=1) == ["CC_O_20270115_000004"]
 
 
 def test_map_of_an_unknown_image_is_refused(ledger: Ledger, tmp_path: Path) -> None:

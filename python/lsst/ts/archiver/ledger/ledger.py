@@ -32,6 +32,7 @@ from .records import (
     DeliveryRecord,
     DetectorRecord,
     ExposureDelivery,
+    FailureRecord,
     ImageProgress,
     ImageRecord,
     PendingSummary,
@@ -538,6 +539,14 @@ class Ledger:
         See `ReportManager.progress`.
         """
         return self.reports.progress(name, destinations)
+
+    def latest_images(self, *, camera: str | None = None, limit: int = 3) -> list[str]:
+        """The most recently registered images (newest first), of ``camera`` if given."""
+        return self.reports.latest_images(camera=camera, limit=limit)
+
+    def recent_failures(self, *, limit: int = 20) -> list[FailureRecord]:
+        """The most recent finally failed captures and deliveries (newest first)."""
+        return self.reports.recent_failures(limit=limit)
 
     def stage_latencies(
         self, *, since: float | None = None, destination: str | None = None

@@ -7,6 +7,7 @@ __all__ = [
     "DeliveryRecord",
     "DetectorRecord",
     "ExposureDelivery",
+    "FailureRecord",
     "ImageProgress",
     "ImageRecord",
     "PendingSummary",
@@ -105,6 +106,31 @@ class ExposureDelivery:
     status: int
     description: str
     settled_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """One finally failed capture or delivery.
+
+    Attributes
+    ----------
+    time : `float`
+        Unix seconds of the failure.
+    obsid : `str`
+        The image.
+    item : `str`
+        Detector name (or the manifest item).
+    where : `str`
+        ``capture``, or the destination's name.
+    reason : `str`
+        What went wrong (untrusted text: escape it before showing it).
+    """
+
+    time: float
+    obsid: str
+    item: str
+    where: str
+    reason: str
 
 
 @dataclass(frozen=True)

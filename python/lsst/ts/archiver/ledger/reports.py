@@ -17,7 +17,7 @@ from . import schema
 from .database import LedgerDatabase, writer_time
 from .images import ImageManager
 from .queue import QueueManager
-from .records import ImageProgress, PendingSummary, StageLatency
+from .records import FailureRecord, ImageProgress, PendingSummary, StageLatency
 from .states import MANIFEST_ITEM, CaptureState, DeliveryStage
 
 _image = schema.image
@@ -237,6 +237,49 @@ class ReportManager:
             pending={dest: tuple(items) for dest, items in pending.items()},
             failed=failed,
         )
+
+    def latest_images(self, *, camera: str | None = None, limit: int = 3) -> list[str]:
+        """The most recently registered images (newest first), of ``camera`` if given."""
+        query = (
+            sa.select(_image.c.name)
+            .order_by(_image.c.registered_at.desc(), _image.c.name.desc())
+            .limit(limit)
+        )
+        if camera is not None:
+            query = query.where(_image.c.camera == camera)
+        with self._db.begin() as conn:
+            return [str(name) for name in conn.execute(query).scalars()]
+
+    def recent_failures(self, *, limit: int = 20) -> list[FailureRecord]:
+        """The most recent finally failed captures and deliveries (newest first)."""
+        captures = (
+            sa.select(_detector.c.image, _detector.c.name, _detector.c.error, _detector.c.updated_at)
+            .where(_detector.c.state == CaptureState.FAILED.value)
+            .order_by(_detector.c.updated_at.desc())
+            .limit(limit)
+        )
+        deliveries = (
+            sa.select(
+                _delivery.c.image,
+                _delivery.c.item,
+                _delivery.c.destination,
+                _delivery.c.last_error,
+                _delivery.c.failed_at,
+            )
+            .where(_delivery.c.stage == DeliveryStage.FAILED.value)
+            .order_by(_delivery.c.failed_at.desc())
+            .limit(limit)
+        )
+        found: list[FailureRecord] = []
+        with self._db.begin() as conn:
+            for image, name, error, at in conn.execute(captures):
+                found.append(FailureRecord(float(at), image, name, "capture", error or "capture failed"))
+            for image, item, destination, error, at in conn.execute(deliveries):
+                found.append(
+                    FailureRecord(float(at or 0.0), image, item, destination, error or "delivery failed")
+                )
+        found.sort(key=lambda f: (f.time, f.obsid, f.item), reverse=True)
+        return found[:limit]
 
     def stage_latencies(
         self, *, since: float | None = None, destination: str | None = None

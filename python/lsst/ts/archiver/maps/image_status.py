@@ -10,16 +10,14 @@ through the `~lsst.ts.archiver.ledger.LedgerRunner`.
 
 from __future__ import annotations
 
-__all__ = ["DetectorState", "DetectorStatus", "ImageStatus", "latest_images", "read_image_status"]
+__all__ = ["DetectorState", "DetectorStatus", "ImageStatus", "read_image_status"]
 
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from ..camera import Camera
-from ..ledger import CaptureState, DeliveryRecord, DeliveryStage, Ledger, schema
+from ..ledger import CaptureState, DeliveryRecord, DeliveryStage, Ledger
 
 
 class DetectorState(enum.Enum):
@@ -164,13 +162,3 @@ def read_image_status(ledger: Ledger, camera: Camera, obsid: str) -> ImageStatus
         archive_status=image.archive_status,
         detectors=tuple(statuses),
     )
-
-
-def latest_images(ledger: Ledger, *, camera: str | None = None, limit: int = 3) -> list[str]:
-    """The most recently registered images (newest first), of ``camera`` if given."""
-    image = schema.image
-    query = sa.select(image.c.name).order_by(image.c.registered_at.desc(), image.c.name.desc()).limit(limit)
-    if camera is not None:
-        query = query.where(image.c.camera == camera)
-    with ledger.database.begin() as conn:
-        return [str(name) for name in conn.execute(query).scalars()]

@@ -9,7 +9,7 @@ reads); the server runs `read_snapshot` through the ledger runner.
 
 from __future__ import annotations
 
-__all__ = ["FailureRecord", "StatusSnapshot", "read_snapshot", "recent_failures", "utc_iso"]
+__all__ = ["FailureRecord", "StatusSnapshot", "read_snapshot", "utc_iso"]
 
 import datetime
 import time
@@ -17,36 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from ..camera import Camera
-from ..ledger import CaptureState, DeliveryStage, Ledger, WorkerRecord, schema
-from ..maps import DetectorState, ImageStatus, latest_images, read_image_status
-
-
-@dataclass(frozen=True)
-class FailureRecord:
-    """One finally failed capture or delivery.
-
-    Attributes
-    ----------
-    time : `float`
-        Unix seconds of the failure.
-    obsid : `str`
-        The image.
-    item : `str`
-        Detector name (or the manifest item).
-    where : `str`
-        ``capture``, or the destination's name.
-    reason : `str`
-        What went wrong (untrusted text: escape it before showing it).
-    """
-
-    time: float
-    obsid: str
-    item: str
-    where: str
-    reason: str
+from ..ledger import FailureRecord, Ledger, WorkerRecord
+from ..maps import DetectorState, ImageStatus, read_image_status
 
 
 @dataclass(frozen=True)
@@ -157,39 +130,6 @@ def _image_json(image: ImageStatus) -> dict[str, Any]:
     }
 
 
-def recent_failures(ledger: Ledger, *, limit: int = 20) -> list[FailureRecord]:
-    """The most recent finally failed captures and deliveries (newest first)."""
-    detector, delivery = schema.detector, schema.delivery
-    captures = (
-        sa.select(detector.c.image, detector.c.name, detector.c.error, detector.c.updated_at)
-        .where(detector.c.state == CaptureState.FAILED.value)
-        .order_by(detector.c.updated_at.desc())
-        .limit(limit)
-    )
-    deliveries = (
-        sa.select(
-            delivery.c.image,
-            delivery.c.item,
-            delivery.c.destination,
-            delivery.c.last_error,
-            delivery.c.failed_at,
-        )
-        .where(delivery.c.stage == DeliveryStage.FAILED.value)
-        .order_by(delivery.c.failed_at.desc())
-        .limit(limit)
-    )
-    found: list[FailureRecord] = []
-    with ledger.database.begin() as conn:
-        for image, name, error, at in conn.execute(captures):
-            found.append(FailureRecord(float(at), image, name, "capture", error or "capture failed"))
-        for image, item, destination, error, at in conn.execute(deliveries):
-            found.append(
-                FailureRecord(float(at or 0.0), image, item, destination, error or "delivery failed")
-            )
-    found.sort(key=lambda f: (f.time, f.obsid, f.item), reverse=True)
-    return found[:limit]
-
-
 def read_snapshot(
     ledger: Ledger,
     camera: Camera,
@@ -223,7 +163,7 @@ def read_snapshot(
         The snapshot's time (Unix seconds); default now.
     """
     summary = ledger.pending_summary(now=now)
-    names = latest_images(ledger, camera=camera.name, limit=images)
+    names = ledger.latest_images(camera=camera.name, limit=images)
     return StatusSnapshot(
         component=component,
         camera=camera.name,
@@ -235,5 +175,5 @@ def read_snapshot(
         images_pending=summary.images_pending,
         capture_workers=capture_workers,
         workers=tuple(ledger.workers.live(now=now)),
-        failures=tuple(recent_failures(ledger, limit=failures)),
+        failures=tuple(ledger.recent_failures(limit=failures)),
     )
