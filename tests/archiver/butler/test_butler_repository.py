@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from lsst.daf.butler import Butler, DatasetType
+from lsst.resources import ResourcePath
 
 from lsst.ts.archiver.butler import (
     RAW_STORAGE_CLASS,
@@ -55,6 +56,33 @@ def test_open_or_create_opens_what_exists_and_registers_instruments(tmp_path: Pa
         }
     with open_or_create_repository(tmp_path / "new", instruments=["LATISS"]) as butler:
         assert butler.collections.get_info("LATISS/raw/all").name == "LATISS/raw/all"
+
+
+def test_a_creation_that_dies_half_way_leaves_no_repository_to_trip_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Butler.makeRepo
+
+    def dies_after_the_config(root: object, **kwargs: object) -> object:
+        # What a SIGKILL inside makeRepo leaves: butler.yaml, no registry tables.
+        directory = Path(ResourcePath(root).ospath)
+        directory.mkdir(parents=True)
+        (directory / "butler.yaml").write_text("registry: {}\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Butler, "makeRepo", dies_after_the_config)
+    root = tmp_path / "repo-dbb"
+    with pytest.raises(KeyboardInterrupt):
+        open_or_create_repository(root, instruments=["LSSTComCam"])
+    assert not root.exists() and list(tmp_path.iterdir()) == []  # nothing half made, under any name
+    monkeypatch.setattr(Butler, "makeRepo", real)
+    root.mkdir()  # an empty directory (a mount point, say) is taken
+    butler = open_or_create_repository(root, instruments=["LSSTComCam"])
+    try:
+        assert list(butler.registry.queryDimensionRecords("instrument")) != []
+    finally:
+        butler.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo-dbb"]
 
 
 def test_opening_a_missing_repository_names_the_location(tmp_path: Path) -> None:

@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 import os
+import pathlib
+import shutil
+import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -146,7 +149,12 @@ def create_repository(
     if db is not None:
         _ensure_btree_gist(db)
     try:
-        Butler.makeRepo(root_uri, config=config)
+        if root_uri.isLocal and db is None:
+            _make_local_repo(root_uri, config)
+        else:
+            Butler.makeRepo(root_uri, config=config)
+    except RepositoryError:
+        raise
     except Exception as e:
         raise RepositoryError(
             f"Cannot create a repository at {root_uri} (registry {db or 'SQLite'}): {e}"
@@ -157,6 +165,33 @@ def create_repository(
         register_instrument(butler, instrument)
     ensure_raw_dataset_type(butler, instruments)
     return butler
+
+
+def _make_local_repo(root_uri: ResourcePath, config: Config) -> None:
+    """Create a local SQLite repository all at once: made in a scratch directory
+    beside ``root_uri``, then renamed into place.
+
+    A process killed while ``makeRepo`` runs leaves a ``butler.yaml`` without
+    registry tables, which every later open refuses; this way it leaves only a
+    scratch directory (``butler-create-*``), and the repository, once its name
+    exists, is complete. Of two processes creating it at once, the second finds
+    it in place and its scratch directory is removed.
+    """
+    final = pathlib.Path(root_uri.ospath.rstrip("/"))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="butler-create-", dir=final.parent))
+    try:
+        Butler.makeRepo(ResourcePath(scratch / "repo", forceDirectory=True), config=config)
+        try:
+            os.rename(scratch / "repo", final)  # replaces an empty directory, never a full one
+        except OSError as e:
+            if not (final / "butler.yaml").exists():
+                raise RepositoryError(
+                    f"Cannot create a repository at {root_uri}: {final} exists and is not an empty "
+                    f"directory or a repository ({e})"
+                ) from e
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def open_repository(root: ResourcePathExpression, *, writeable: bool = True) -> Butler:
