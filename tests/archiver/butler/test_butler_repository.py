@@ -74,15 +74,14 @@ def test_a_creation_that_dies_half_way_leaves_no_repository_to_trip_over(
     root = tmp_path / "repo-dbb"
     with pytest.raises(KeyboardInterrupt):
         open_or_create_repository(root, instruments=["LSSTComCam"])
-    assert not root.exists() and list(tmp_path.iterdir()) == []  # nothing half made, under any name
+    assert list(root.iterdir()) == []  # no butler.yaml (nor anything else) left in the root
     monkeypatch.setattr(Butler, "makeRepo", real)
-    root.mkdir()  # an empty directory (a mount point, say) is taken
     butler = open_or_create_repository(root, instruments=["LSSTComCam"])
     try:
         assert list(butler.registry.queryDimensionRecords("instrument")) != []
     finally:
         butler.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo-dbb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo-dbb"]  # nothing outside the root
 
 
 def test_opening_a_missing_repository_names_the_location(tmp_path: Path) -> None:

@@ -153,8 +153,6 @@ def create_repository(
             _make_local_repo(root_uri, config)
         else:
             Butler.makeRepo(root_uri, config=config)
-    except RepositoryError:
-        raise
     except Exception as e:
         raise RepositoryError(
             f"Cannot create a repository at {root_uri} (registry {db or 'SQLite'}): {e}"
@@ -168,28 +166,26 @@ def create_repository(
 
 
 def _make_local_repo(root_uri: ResourcePath, config: Config) -> None:
-    """Create a local SQLite repository all at once: made in a scratch directory
-    beside ``root_uri``, then renamed into place.
+    """Create a local SQLite repository so that ``butler.yaml`` appears last.
 
-    A process killed while ``makeRepo`` runs leaves a ``butler.yaml`` without
-    registry tables, which every later open refuses; this way it leaves only a
-    scratch directory (``butler-create-*``), and the repository, once its name
-    exists, is complete. Of two processes creating it at once, the second finds
-    it in place and its scratch directory is removed.
+    ``makeRepo`` runs in a scratch directory inside the root
+    (``.butler-create-*``); its files are then moved into the root, the
+    registry database first and ``butler.yaml`` last. A process killed while
+    ``makeRepo`` runs would otherwise leave a ``butler.yaml`` without registry
+    tables, which every later open refuses; killed here, it leaves no
+    ``butler.yaml``, so the next attempt creates the repository again (a
+    killed attempt's scratch directory stays inside the root, harmless).
     """
-    final = pathlib.Path(root_uri.ospath.rstrip("/"))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    scratch = pathlib.Path(tempfile.mkdtemp(prefix="butler-create-", dir=final.parent))
+    final = pathlib.Path(root_uri.ospath)
+    final.mkdir(parents=True, exist_ok=True)
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix=".butler-create-", dir=final))
     try:
-        Butler.makeRepo(ResourcePath(scratch / "repo", forceDirectory=True), config=config)
-        try:
-            os.rename(scratch / "repo", final)  # replaces an empty directory, never a full one
-        except OSError as e:
-            if not (final / "butler.yaml").exists():
-                raise RepositoryError(
-                    f"Cannot create a repository at {root_uri}: {final} exists and is not an empty "
-                    f"directory or a repository ({e})"
-                ) from e
+        made = scratch / "repo"
+        Butler.makeRepo(ResourcePath(made, forceDirectory=True), config=config)
+        if (final / "butler.yaml").exists():
+            return  # another process created it meanwhile
+        for entry in sorted(made.iterdir(), key=lambda path: path.name == "butler.yaml"):
+            os.rename(entry, final / entry.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
